@@ -1,0 +1,130 @@
+"""The SQLite database: one aiosqlite connection in WAL mode, with numbered migrations.
+
+Every line of SQL of the project lives in `storage/`. Migrations are the files
+`storage/migrations/NNN_name.sql`, applied in order at start, each in its own transaction,
+and recorded in `schema_migrations` so each runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import sqlite3
+import re
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import AsyncIterator
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
+
+
+class Database:
+    """A connection plus the discipline around it: short transactions, one writer at a time."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
+        self.connection = connection
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            f"in_transaction_{id(self)}", default=False
+        )
+
+    @classmethod
+    async def open(cls, path: str | Path) -> "Database":
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        database = cls(connection, path)
+        await database.migrate()
+        return database
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception: never a half-written row.
+
+        aiosqlite runs every statement on one thread in order, so concurrent tasks that each
+        open a transaction are serialised here by a lock rather than interleaved. A
+        transaction opened inside another one of the same task joins it, so a use case can
+        wrap several repositories' writes in one."""
+        if self._in_transaction.get():
+            yield self.connection
+            return
+        async with self._lock:
+            token = self._in_transaction.set(True)
+            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                await self.connection.execute("ROLLBACK")
+                raise
+            else:
+                await self.connection.execute("COMMIT")
+            finally:
+                self._in_transaction.reset(token)
+
+    async def fetch_one(self, sql: str, parameters: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self.connection.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, parameters: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self.connection.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    async def migrate(self) -> None:
+        await self.connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
+        )
+        applied = {row["version"] for row in await self.fetch_all("SELECT version FROM schema_migrations")}
+        for version, name, sql in _migrations():
+            if version in applied:
+                continue
+            log.info("applying migration %s", name)
+            async with self.transaction() as connection:
+                for statement in _statements(sql):
+                    await connection.execute(statement)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+                )
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    versions = [version for version, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"two migrations share a number: {sorted(versions)}")
+    return sorted(found)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements; sqlite3.complete_statement keeps triggers whole."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        statements.append(current.strip())
+    return statements
