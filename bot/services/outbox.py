@@ -70,8 +70,10 @@ class Outbox(Protocol):
         else as a new row that edits the sent message. Returns the row that will carry it."""
         ...
 
-    async def find_sent(self, platform: str, message_id: str) -> SentMessage | None:
-        """The row whose sent message (or one of its parts) has this platform id."""
+    async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
+        """The row sent to this person (same platform and user) whose message, or one of its
+        parts, has this platform id. Platforms such as Telegram number messages per chat, so
+        the id alone is not enough."""
         ...
 
     async def transcript(self, address: Address, limit: int) -> list[TranscriptEntry]: ...

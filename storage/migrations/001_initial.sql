@@ -112,5 +112,6 @@ CREATE TABLE card (
     discussion_id INTEGER NOT NULL REFERENCES discussion (id) ON DELETE CASCADE,
     outbox_id     INTEGER NOT NULL REFERENCES outbox (id),
     kind          TEXT NOT NULL DEFAULT 'moderation',
+    language      TEXT NOT NULL DEFAULT '',      -- the card's reader's language, for its edits
     PRIMARY KEY (discussion_id, outbox_id)
 );

@@ -1,0 +1,212 @@
+"""The delivery engine: one sender per platform takes rows from the outbox in priority order
+(answers to a waiting person, then facilitator cards, then broadcasts) and hands them to the
+platform's adapter at the pace the platform allows.
+
+Nothing is lost: a row stays queued until the platform confirms it; a crash leaves it queued
+for the next start (only a message in flight at the crash may go twice). Retryable failures
+come back later with backoff and jitter; permanent ones (blocked, unknown user) mark the
+person unreachable on that platform and skip what else waited for them there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import Protocol, Sequence
+
+from bot.clock import Clock
+from bot.ports import Adapter, Address, RetryLater, Sent, Undeliverable
+from bot.services.outbox import QueuedMessage
+from bot.services.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+BATCH = 8  # small claims, so a new answer overtakes a long broadcast at the next slot
+MAX_IN_FLIGHT = 8  # concurrent requests per platform: latency must not cap the rate
+IDLE_WAIT = 5.0
+MAX_BACKOFF = 300.0
+
+
+class DeliveryQueue(Protocol):
+    async def claim(self, platform: str, now: float, limit: int, exclude: Sequence[int] = ()) -> list[QueuedMessage]: ...
+
+    async def mark_sent(self, row_id: int, message_id: str, other_ids: Sequence[str], now: float) -> None: ...
+
+    async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None: ...
+
+    async def mark_failed(self, row_id: int, reason: str) -> None: ...
+
+    async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int: ...
+
+    async def next_due(self, platform: str) -> float | None: ...
+
+    async def wake_person(self, platform: str, user_id: str, now: float) -> None: ...
+
+
+class Reachability(Protocol):
+    async def mark_unreachable(self, address: Address, reason: str) -> None: ...
+
+
+class Delivery:
+    def __init__(self, queue: DeliveryQueue, clock: Clock, reachability: Reachability, max_attempts: int = 8,
+                 messages_per_second: dict[str, float] | None = None,
+                 per_chat_interval: dict[str, float] | None = None) -> None:
+        self.queue = queue
+        self.clock = clock
+        self.reachability = reachability
+        self.max_attempts = max_attempts
+        self._rates = messages_per_second or {}
+        self._intervals = per_chat_interval or {}
+        self._senders: dict[str, _Sender] = {}
+
+    def add(self, adapter: Adapter) -> None:
+        capabilities = adapter.capabilities
+        pacer = Pacer(
+            self._rates.get(adapter.platform, capabilities.messages_per_second),
+            self._intervals.get(adapter.platform, capabilities.per_chat_interval),
+        )
+        self._senders[adapter.platform] = _Sender(self, adapter, pacer)
+
+    async def start(self) -> None:
+        for sender in self._senders.values():
+            sender.start()
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking rows; wait a little for those in flight; the rest stay queued."""
+        await asyncio.gather(*(sender.stop(timeout) for sender in self._senders.values()))
+
+    def wake(self, platform: str | None = None) -> None:
+        for name, sender in self._senders.items():
+            if platform is None or name == platform:
+                sender.wake()
+
+    async def wake_person(self, address: Address) -> None:
+        await self.queue.wake_person(address.platform, address.user_id, self.clock.now())
+        self.wake(address.platform)
+
+    def backoff(self, attempts: int) -> float:
+        base = min(MAX_BACKOFF, 2.0 ** max(0, attempts - 1))
+        return base * random.uniform(0.75, 1.25)
+
+
+class _Sender:
+    def __init__(self, delivery: Delivery, adapter: Adapter, pacer: Pacer) -> None:
+        self.delivery = delivery
+        self.adapter = adapter
+        self.pacer = pacer
+        self.platform = adapter.platform
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task | None = None
+        self._in_flight: dict[int, asyncio.Task] = {}
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    def start(self) -> None:
+        self._stopping = False
+        self._loop_task = asyncio.create_task(self._run(), name=f"delivery-{self.platform}")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def stop(self, timeout: float) -> None:
+        self._stopping = True
+        self._wakeup.set()
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()), timeout=timeout)
+            for task in self._in_flight.values():
+                task.cancel()
+
+    async def _run(self) -> None:
+        clock, queue = self.delivery.clock, self.delivery.queue
+        while not self._stopping:
+            try:
+                self._wakeup.clear()
+                now = clock.now()
+                rows = await queue.claim(self.platform, now, BATCH, exclude=list(self._in_flight))
+                if not rows:
+                    await self._idle()
+                    continue
+                for row in rows:
+                    if self._stopping or self._wakeup.is_set() and row.priority > 0:
+                        break  # something new arrived: claim again, it may come first
+                    await self._dispatch(row)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the %s sender hit an error; it carries on", self.platform)
+                await asyncio.sleep(1.0)
+
+    async def _idle(self) -> None:
+        due = await self.delivery.queue.next_due(self.platform)
+        now = self.delivery.clock.now()
+        wait = IDLE_WAIT if due is None else max(0.0, min(IDLE_WAIT, due - now))
+        if self._in_flight and wait > 0.05:
+            wait = min(wait, 0.05)  # rows in flight may free others (an edit waiting for its original)
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+        except TimeoutError:
+            pass
+
+    async def _dispatch(self, row: QueuedMessage) -> None:
+        clock = self.delivery.clock
+        now = clock.now()
+        chat = row.to.destination
+        ready = self.pacer.chat_ready_at(chat, now)
+        if ready > now:
+            await self.delivery.queue.mark_retry(row.id, "paced for this chat", ready, count_attempt=False)
+            return
+        slot = self.pacer.next_slot(now)
+        if slot > now:
+            await asyncio.sleep(slot - now)
+        await self._slots.acquire()
+        self.pacer.take(chat, clock.now())
+        task = asyncio.create_task(self._send(row))
+        self._in_flight[row.id] = task
+
+    async def _send(self, row: QueuedMessage) -> None:
+        delivery, queue, clock = self.delivery, self.delivery.queue, self.delivery.clock
+        try:
+            try:
+                if row.edit_of_message_id and self.adapter.capabilities.can_edit:
+                    result = await self.adapter.edit(row.to, row.edit_of_message_id, row.message)
+                else:
+                    result = await self.adapter.send(row.to, row.message)
+            except Exception as error:
+                log.exception("%s adapter failed on outbox row %s", self.platform, row.id)
+                result = RetryLater(f"adapter error: {type(error).__name__}")
+            now = clock.now()
+            if isinstance(result, Sent):
+                await queue.mark_sent(row.id, result.message_id, result.other_ids, now)
+            elif isinstance(result, Undeliverable):
+                log.warning("%s:%s cannot be reached (%s): their queued messages are skipped",
+                            self.platform, row.to.user_id, result.reason)
+                await queue.mark_failed(row.id, result.reason)
+                await queue.skip_queued_for(self.platform, row.to.user_id, result.reason)
+                await delivery.reachability.mark_unreachable(row.to, result.reason)
+            else:
+                await self._retry(row, result, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not record the outcome of outbox row %s; it stays queued", row.id)
+        finally:
+            self._in_flight.pop(row.id, None)
+            self._slots.release()
+            self._wakeup.set()
+
+    async def _retry(self, row: QueuedMessage, result: RetryLater, now: float) -> None:
+        delivery = self.delivery
+        if result.after_seconds > 0:
+            self.pacer.penalise(row.to.destination, now, result.after_seconds)
+        attempts = row.attempts + (1 if result.attempt_counts else 0)
+        if result.attempt_counts and attempts >= delivery.max_attempts:
+            log.warning("giving up outbox row %s to %s:%s after %s attempts: %s",
+                        row.id, self.platform, row.to.user_id, attempts, result.reason)
+            await delivery.queue.mark_failed(row.id, result.reason)
+            return
+        wait = max(result.after_seconds, delivery.backoff(attempts) if result.attempt_counts else 0.0)
+        await delivery.queue.mark_retry(row.id, result.reason, now + wait, result.attempt_counts)

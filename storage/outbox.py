@@ -1,0 +1,196 @@
+"""The outbox: one row per message per recipient, written before anything is sent."""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from bot.ports import Address, Outgoing, TranscriptEntry
+from bot.services.outbox import (
+    Envelope, Priority, QueuedMessage, SentMessage, decode_message, encode_message,
+)
+from storage.database import Database
+
+
+class SqliteOutbox:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- what the core does ---------------------------------------------------------------
+
+    async def enqueue(self, envelopes: Sequence[Envelope]) -> list[int]:
+        if not envelopes:
+            return []
+        now = _now()
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute("SELECT COALESCE(MAX(id), 0) FROM outbox")
+            (last,) = await cursor.fetchone()  # type: ignore[misc]
+            bodies: dict[int, str] = {}
+            rows = []
+            for envelope in envelopes:
+                body = bodies.setdefault(id(envelope.message), encode_message(envelope.message))
+                rows.append((
+                    envelope.to.platform, envelope.to.user_id, envelope.to.chat_id, envelope.member_id,
+                    int(envelope.priority), envelope.purpose, envelope.discussion_id, body, now,
+                ))
+            await connection.executemany(
+                "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
+                " body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        # One writer at a time inside the transaction: the new rows are consecutive.
+        return list(range(last + 1, last + 1 + len(envelopes)))
+
+    async def enqueue_edit(self, original_id: int, message: Outgoing) -> int:
+        body = encode_message(message)
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "SELECT platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
+                " FROM outbox WHERE id = ?", (original_id,),
+            )
+            original = await cursor.fetchone()
+            if original is None:
+                raise KeyError(f"no outbox row {original_id}")
+            if original["state"] == "queued" and original["edit_of"] is None:
+                await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (body, original_id))
+                return original_id
+            # A newer edit of the same message that has not gone yet is replaced, not queued twice.
+            cursor = await connection.execute(
+                "UPDATE outbox SET body = ? WHERE edit_of = ? AND state = 'queued'", (body, original_id)
+            )
+            if cursor.rowcount:
+                row = await (await connection.execute(
+                    "SELECT id FROM outbox WHERE edit_of = ? AND state = 'queued'", (original_id,))).fetchone()
+                return int(row["id"])  # type: ignore[index]
+            cursor = await connection.execute(
+                "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
+                " body, edit_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (original["platform"], original["user_id"], original["chat_id"], original["member_id"],
+                 min(int(original["priority"]), int(Priority.CARD)), original["purpose"],
+                 original["discussion_id"], body, original_id, _now()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
+        row = await self.database.fetch_one(
+            "SELECT id, member_id, purpose, discussion_id FROM outbox"
+            " WHERE platform = ? AND user_id = ? AND state = 'sent' AND edit_of IS NULL"
+            " AND (message_id = ? OR (' ' || other_ids || ' ') LIKE ?) ORDER BY id DESC LIMIT 1",
+            (recipient.platform, recipient.user_id, message_id, f"% {message_id} %"),
+        )
+        if row is None:
+            return None
+        return SentMessage(row["id"], row["member_id"], row["purpose"], row["discussion_id"])
+
+    async def transcript(self, address: Address, limit: int) -> list[TranscriptEntry]:
+        sent = await self.database.fetch_all(
+            "SELECT o.id, o.message_id, o.sent_at,"
+            " COALESCE((SELECT e.body FROM outbox e WHERE e.edit_of = o.id AND e.state = 'sent'"
+            "           ORDER BY e.id DESC LIMIT 1), o.body) AS body"
+            " FROM outbox o WHERE o.platform = ? AND o.user_id = ? AND o.state = 'sent' AND o.edit_of IS NULL"
+            " ORDER BY o.id DESC LIMIT ?",
+            (address.platform, address.user_id, limit),
+        )
+        received = await self.database.fetch_all(
+            "SELECT id, body, received_at FROM inbound WHERE platform = ? AND user_id = ? AND kind != 'button'"
+            " ORDER BY id DESC LIMIT ?",
+            (address.platform, address.user_id, limit),
+        )
+        entries = [TranscriptEntry(True, row["message_id"], decode_message(row["body"]), row["sent_at"]) for row in sent]
+        entries += [TranscriptEntry(False, f"in-{row['id']}", Outgoing.plain(row["body"]), row["received_at"])
+                    for row in received]
+        entries.sort(key=lambda entry: entry.at)
+        return entries[-limit:]
+
+    # --- what the delivery engine does -------------------------------------------------------
+
+    async def claim(self, platform: str, now: float, limit: int, exclude: Sequence[int] = ()) -> list[QueuedMessage]:
+        """Due rows in priority order, then oldest first. An edit waits for its original."""
+        placeholders = ",".join("?" * len(exclude))
+        not_in = f" AND o.id NOT IN ({placeholders})" if exclude else ""
+        rows = await self.database.fetch_all(
+            "SELECT o.id, o.platform, o.user_id, o.chat_id, o.member_id, o.priority, o.purpose, o.discussion_id,"
+            " o.body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id, e.state AS edit_of_state"
+            " FROM outbox o LEFT JOIN outbox e ON e.id = o.edit_of"
+            " WHERE o.platform = ? AND o.state = 'queued' AND o.not_before <= ?" + not_in +
+            " ORDER BY o.priority, o.id LIMIT ?",
+            (platform, now, *exclude, limit),
+        )
+        claimed = []
+        for row in rows:
+            if row["edit_of"] is not None and row["edit_of_state"] != "sent":
+                if row["edit_of_state"] in ("failed", "skipped"):
+                    await self.mark_failed(row["id"], "the message it edits was never delivered")
+                continue
+            claimed.append(QueuedMessage(
+                id=row["id"],
+                to=Address(row["platform"], row["user_id"], row["chat_id"]),
+                message=decode_message(row["body"]),
+                priority=Priority(row["priority"]),
+                purpose=row["purpose"],
+                member_id=row["member_id"],
+                discussion_id=row["discussion_id"],
+                attempts=row["attempts"],
+                edit_of_message_id=row["edit_of_message_id"],
+            ))
+        return claimed
+
+    async def mark_sent(self, row_id: int, message_id: str, other_ids: Sequence[str], now: float) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET state = 'sent', message_id = ?, other_ids = ?, sent_at = ?,"
+                " attempts = attempts + 1, reason = '' WHERE id = ?",
+                (message_id, " ".join(other_ids), now, row_id),
+            )
+
+    async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET reason = ?, not_before = ?, attempts = attempts + ? WHERE id = ?",
+                (reason, not_before, int(count_attempt), row_id),
+            )
+
+    async def mark_failed(self, row_id: int, reason: str) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET state = 'failed', reason = ?, attempts = attempts + 1 WHERE id = ?",
+                (reason, row_id),
+            )
+
+    async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int:
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE outbox SET state = 'skipped', reason = ? WHERE platform = ? AND user_id = ? AND state = 'queued'",
+                (reason, platform, user_id),
+            )
+            return cursor.rowcount
+
+    async def next_due(self, platform: str) -> float | None:
+        row = await self.database.fetch_one(
+            "SELECT MIN(not_before) FROM outbox WHERE platform = ? AND state = 'queued'", (platform,)
+        )
+        return row[0] if row and row[0] is not None else None
+
+    async def wake_person(self, platform: str, user_id: str, now: float) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE outbox SET not_before = ? WHERE platform = ? AND user_id = ? AND state = 'queued'"
+                " AND not_before > ?",
+                (now, platform, user_id, now),
+            )
+
+    async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
+        rows = await self.database.fetch_all(
+            "SELECT state, CASE WHEN state = 'failed' THEN reason ELSE '' END AS why, count(*) AS n"
+            " FROM outbox WHERE discussion_id = ? AND purpose = ? AND edit_of IS NULL GROUP BY state, why",
+            (discussion_id, purpose),
+        )
+        counts: dict[str, int] = {}
+        for row in rows:
+            key = f"failed:{row['why']}" if row["state"] == "failed" else row["state"]
+            counts[key] = counts.get(key, 0) + row["n"]
+        return counts
+
+
+def _now() -> float:
+    return time.time()
