@@ -1,0 +1,161 @@
+"""The `facilitator` command: run the bot, check a configuration, and the tools around them.
+
+A bad or missing setting ends with one line naming the key and the problem and exit code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bot import config as configuration
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger("facilitator")
+
+EXIT_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if not getattr(arguments, "action", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return arguments.action(arguments)
+    except ConfigError as error:
+        print(f"facilitator: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facilitator",
+        description="facilitator-bot: a moderated community of practice on Telegram, Slack, WhatsApp and the web.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot with every platform the configuration enables")
+    run.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    run.set_defaults(action=_run)
+
+    check = commands.add_parser("check-config", help="check a configuration file and say what is wrong")
+    check.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    check.add_argument("--online", action="store_true",
+                       help="also reach each enabled platform's API (for Telegram: getMe with the token)")
+    check.set_defaults(action=_check_config)
+
+    export = commands.add_parser("export", help="write every published consolidated reply as a file, with an index")
+    export.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    export.add_argument("--format", choices=("md", "html"), default="md", help="Markdown or HTML (default: md)")
+    export.add_argument("--out", required=True, type=Path, help="the folder to write into (created if needed)")
+    export.set_defaults(action=_export)
+    return parser
+
+
+def _run(arguments: argparse.Namespace) -> int:
+    settings = configuration.load(arguments.config)
+    _configure_logging(settings.log_level)
+    return asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> int:
+    from bot.app import App
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    app = await App.build(settings)
+    try:
+        await app.start()
+    except OSError as error:
+        # The usual cause: the port is taken. A person-readable line, not a traceback.
+        print(f"facilitator: could not start: {error}", file=sys.stderr)
+        await app.stop()
+        return 1
+    log.info("facilitator-bot for %s is running; stop it with Ctrl-C", settings.community.name)
+    await stop.wait()
+    log.info("stopping")
+    await app.stop()
+    return 0
+
+
+def _check_config(arguments: argparse.Namespace) -> int:
+    settings = configuration.load(arguments.config)
+    print(f"{arguments.config}: the configuration is valid.")
+    print(f"  community: {settings.community.name} ({', '.join(settings.community.languages)})")
+    print(f"  storage: {settings.storage_path}")
+    print(f"  platforms: {', '.join(settings.platforms)}")
+    if not arguments.online:
+        return 0
+    problems = asyncio.run(_check_online(settings))
+    for problem in problems:
+        print(f"facilitator: {problem}", file=sys.stderr)
+    if not problems:
+        print("  online: every enabled platform answered.")
+    return 1 if problems else 0
+
+
+def _export(arguments: argparse.Namespace) -> int:
+    settings = configuration.load(arguments.config)
+    return asyncio.run(_write_export(settings, arguments.format, arguments.out))
+
+
+async def _write_export(settings: Settings, format: str, out: Path) -> int:
+    from bot.services.export import export
+    from storage.archive import SqliteArchive
+    from storage.database import Database
+
+    if not settings.storage_path.exists():
+        print(f"facilitator: no database at {settings.storage_path}: nothing to export", file=sys.stderr)
+        return 1
+    database = await Database.open(settings.storage_path)
+    try:
+        replies = await SqliteArchive(database).all_published()
+    finally:
+        await database.close()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for exported in export(settings.community.name, replies, format):
+            (out / exported.name).write_text(exported.content, encoding="utf-8")
+    except OSError as error:
+        print(f"facilitator: cannot write to {out}: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(replies)} consolidated replies and index.{format} to {out}")
+    return 0
+
+
+async def _check_online(settings: Settings) -> list[str]:
+    problems = []
+    if settings.telegram is not None:
+        from adapters.telegram import check_online
+        from bot.app import telegram_settings
+
+        problem = await check_online(telegram_settings(settings))
+        if problem:
+            problems.append(f"telegram: {problem}")
+    return problems
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # The HTTP clients log every request at INFO; that drowns what matters.
+    for noisy in ("httpx", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""What the bot is waiting for from each person, kept in the database so that a restart in
+the middle of joining or of a clarification loses nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Conversation:
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class ConversationStore(Protocol):
+    async def get(self, member_id: int) -> Conversation | None: ...
+
+    async def set(self, member_id: int, conversation: Conversation, now: float) -> None: ...
+
+    async def clear(self, member_id: int) -> None: ...
+
+
+class InboundLog(Protocol):
+    """Everything people send, kept verbatim before anything is done with it."""
+
+    async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, now: float) -> int: ...
+
+
+class Secrets(Protocol):
+    async def secret(self, name: str) -> bytes:
+        """A random secret made once and kept (signs button tokens)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Opens one transaction: everything written inside lands together or not at all."""
+
+    def transaction(self) -> Any: ...

@@ -1,0 +1,79 @@
+"""Deadlines: each open discussion closes when its reply window ends, and its members get
+one reminder before that. APScheduler runs the jobs; the deadlines themselves live in the
+database and are scheduled again at every start, so a restart, or a deadline that passed
+while the bot was down, still closes the discussion (exactly once: closing is a state
+change that only one caller can win)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.domain.discussions import Discussion
+
+log = logging.getLogger(__name__)
+
+DiscussionJob = Callable[[int], Awaitable[None]]
+
+
+class Deadlines:
+    def __init__(self, clock: Clock, reminder_before: float) -> None:
+        self.clock = clock
+        self.reminder_before = reminder_before
+        self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._on_deadline: DiscussionJob | None = None
+        self._on_reminder: DiscussionJob | None = None
+
+    def connect(self, on_deadline: DiscussionJob, on_reminder: DiscussionJob) -> None:
+        self._on_deadline = on_deadline
+        self._on_reminder = on_reminder
+
+    def start(self) -> None:
+        if not self._scheduler.running:
+            self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def schedule(self, discussion: Discussion) -> None:
+        """(Re)plan the close and the reminder of an open discussion."""
+        if not discussion.is_open or discussion.deadline_at is None:
+            self.cancel(discussion.id)
+            return
+        self._plan(f"close:{discussion.id}", discussion.deadline_at, self._deadline, discussion.id)
+        remind_at = discussion.deadline_at - self.reminder_before
+        if self.reminder_before > 0 and discussion.reminded_at is None and remind_at > (discussion.approved_at or 0):
+            self._plan(f"remind:{discussion.id}", remind_at, self._reminder, discussion.id)
+
+    def cancel(self, discussion_id: int) -> None:
+        for job_id in (f"close:{discussion_id}", f"remind:{discussion_id}"):
+            if self._scheduler.get_job(job_id):
+                self._scheduler.remove_job(job_id)
+
+    def _plan(self, job_id: str, at: float, job: DiscussionJob, discussion_id: int) -> None:
+        # The delay is measured on our clock, so a controllable clock in tests moves deadlines.
+        delay = max(0.0, at - self.clock.now())
+        run_date = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        self._scheduler.add_job(
+            job, "date", run_date=run_date, args=[discussion_id], id=job_id, replace_existing=True,
+            misfire_grace_time=None, coalesce=True,
+        )
+
+    async def _deadline(self, discussion_id: int) -> None:
+        assert self._on_deadline is not None
+        try:
+            await self._on_deadline(discussion_id)
+        except Exception:
+            log.exception("closing discussion %s at its deadline failed", discussion_id)
+
+    async def _reminder(self, discussion_id: int) -> None:
+        assert self._on_reminder is not None
+        try:
+            await self._on_reminder(discussion_id)
+        except Exception:
+            log.exception("the reminder for discussion %s failed", discussion_id)

@@ -1,0 +1,87 @@
+"""The archive as files for the community's website: one page per published consolidated
+reply, and an index, in Markdown or HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Sequence
+
+from bot.services.archive import ArchivedReply
+
+FORMATS = ("md", "html")
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    name: str
+    content: str
+
+
+def export(community: str, replies: Sequence[ArchivedReply], format: str) -> list[ExportedFile]:
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}")
+    page = _markdown_page if format == "md" else _html_page
+    index = _markdown_index if format == "md" else _html_index
+    files = [ExportedFile(file_name(reply, format), page(community, reply)) for reply in replies]
+    files.append(ExportedFile(f"index.{format}", index(community, replies, format)))
+    return files
+
+
+def file_name(reply: ArchivedReply, format: str) -> str:
+    slug = re.sub(r"[^\w]+", "-", reply.title.casefold(), flags=re.UNICODE).strip("-")[:60] or "reply"
+    return f"{reply.discussion_id:05d}-{slug}.{format}"
+
+
+def _date(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
+def _markdown_page(community: str, reply: ArchivedReply) -> str:
+    lines = [f"# {reply.title}", "", f"*{community}, consolidated reply #{reply.discussion_id}, "
+             f"published {_date(reply.published_at)}*", "", "## The question", "", reply.question, ""]
+    if reply.summary.strip():
+        lines += ["## Key points", ""] + [f"- {line}" for line in reply.summary.splitlines() if line.strip()] + [""]
+    lines += ["## Contributions", "", reply.contributions, ""]
+    return "\n".join(lines)
+
+
+def _markdown_index(community: str, replies: Sequence[ArchivedReply], format: str) -> str:
+    lines = [f"# {community}: consolidated replies", ""]
+    lines += [f"- {_date(r.published_at)} [{r.title}]({file_name(r, format)})" for r in replies]
+    return "\n".join(lines) + "\n"
+
+
+def _html_document(title: str, body: str, language: str = "") -> str:
+    lang = f' lang="{html.escape(language)}"' if language else ""
+    return (f"<!doctype html>\n<html{lang}>\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{html.escape(title)}</title>\n</head>\n<body dir=\"auto\">\n{body}\n</body>\n</html>\n")
+
+
+def _paragraphs(text: str) -> str:
+    return "\n".join(f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>"
+                     for block in re.split(r"\n\s*\n", text.strip()) if block.strip())
+
+
+def _html_page(community: str, reply: ArchivedReply) -> str:
+    summary = ""
+    if reply.summary.strip():
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in reply.summary.splitlines() if line.strip())
+        summary = f"<h2>Key points</h2>\n<ul>{items}</ul>\n"
+    body = (f"<h1>{html.escape(reply.title)}</h1>\n<p><em>{html.escape(community)}, consolidated reply "
+            f"#{reply.discussion_id}, published {_date(reply.published_at)}</em></p>\n"
+            f"<h2>The question</h2>\n{_paragraphs(reply.question)}\n{summary}"
+            f"<h2>Contributions</h2>\n{_paragraphs(reply.contributions)}")
+    return _html_document(reply.title, body, reply.language)
+
+
+def _html_index(community: str, replies: Sequence[ArchivedReply], format: str) -> str:
+    items = "\n".join(
+        f'<li>{_date(r.published_at)} <a href="{html.escape(file_name(r, format))}">{html.escape(r.title)}</a></li>'
+        for r in replies
+    )
+    title = f"{community}: consolidated replies"
+    return _html_document(title, f"<h1>{html.escape(title)}</h1>\n<ul>\n{items}\n</ul>")

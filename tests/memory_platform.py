@@ -1,0 +1,143 @@
+"""An in-memory platform for end-to-end tests of the core: an Adapter whose "people" are
+test code. It keeps what the bot sent to each person (with edits applied) and lets a test
+write, press buttons and reply like a person would. Lives in tests/, never in the product."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+
+from bot.ports import (
+    Acknowledgement, Address, ButtonPress, Capabilities, DeliveryResult, IncomingCommand, IncomingText, Inbox,
+    Outgoing, Sender, Sent,
+)
+
+
+@dataclass
+class Received:
+    message_id: str
+    message: Outgoing
+    edits: int = 0
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    def labels(self) -> list[str]:
+        return [button.label for row in self.message.buttons for button in row]
+
+
+class MemoryPlatform:
+    """Implements bot.ports.Adapter."""
+
+    def __init__(self, platform: str = "memory", capabilities: Capabilities | None = None) -> None:
+        self.platform = platform
+        self.capabilities = capabilities or Capabilities(
+            max_text=4096, max_buttons=20, max_button_label=64, can_edit=True, can_reply_to=True,
+            messages_per_second=1000, per_chat_interval=0.0,
+        )
+        self.inbox: Inbox | None = None
+        self.chats: dict[str, list[Received]] = {}
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+
+    async def start(self, inbox: Inbox) -> None:
+        self.inbox = inbox
+
+    async def stop(self) -> None:
+        self.inbox = None
+
+    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+        received = Received(str(next(self._ids)), message)
+        async with self._changed:
+            self.chats.setdefault(to.destination, []).append(received)
+            self._changed.notify_all()
+        return Sent(received.message_id)
+
+    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
+        async with self._changed:
+            for received in self.chats.get(to.destination, []):
+                if received.message_id == message_id:
+                    received.message = message
+                    received.edits += 1
+            self._changed.notify_all()
+        return Sent(message_id)
+
+    def person(self, user_id: str, name: str = "") -> "Person":
+        return Person(self, user_id, name)
+
+    async def wait_until(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+        async def satisfied():  # type: ignore[no-untyped-def]
+            async with self._changed:
+                while not (result := predicate()):
+                    await self._changed.wait()
+                return result
+
+        return await asyncio.wait_for(satisfied(), timeout)
+
+
+@dataclass
+class Person:
+    platform: MemoryPlatform
+    user_id: str
+    name: str = ""
+    seen: int = 0
+    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+
+    @property
+    def address(self) -> Address:
+        return Address(self.platform.platform, self.user_id, self.user_id)
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.platform.chats.get(self.user_id, [])
+
+    async def _send(self, event) -> Acknowledgement:  # type: ignore[no-untyped-def]
+        assert self.platform.inbox is not None, "the app is not running"
+        acknowledgement = await self.platform.inbox.handle(event)
+        self.acknowledgements.append(acknowledgement)
+        return acknowledgement
+
+    def _sender(self) -> Sender:
+        return Sender(self.address, self.name)
+
+    async def says(self, text: str, reply_to: Received | None = None) -> Acknowledgement:
+        if text.startswith("/"):
+            command, _, args = text[1:].partition(" ")
+            return await self._send(IncomingCommand(self._sender(), command, args))
+        return await self._send(IncomingText(self._sender(), text, reply_to.message_id if reply_to else None))
+
+    async def presses(self, label: str, on: Received | None = None) -> Acknowledgement:
+        """Press the button with this label on the given message, or on the latest one that has it."""
+        message = on or next((m for m in reversed(self.messages) if label in m.labels()), None)
+        assert message is not None, f"{self.user_id} has no message with a {label!r} button: {self.texts()}"
+        token = next(b.token for row in message.message.buttons for b in row if b.label == label)
+        return await self._send(ButtonPress(self._sender(), token, message.message_id))
+
+    async def press_token(self, token: str) -> Acknowledgement:
+        return await self._send(ButtonPress(self._sender(), token))
+
+    async def receives(self, containing: str, timeout: float = 5.0) -> Received:
+        """Wait for the next new message (after those already seen) that contains the text."""
+        def found():  # type: ignore[no-untyped-def]
+            for index in range(self.seen, len(self.messages)):
+                if containing in self.messages[index].text:
+                    self.seen = index + 1
+                    return self.messages[index]
+            return None
+
+        try:
+            return await self.platform.wait_until(found, timeout)
+        except TimeoutError:
+            raise AssertionError(f"{self.user_id} never received {containing!r}; got: {self.texts()}") from None
+
+    async def sees(self, predicate, timeout: float = 5.0) -> Received:  # type: ignore[no-untyped-def]
+        """Wait until one of the messages (edited ones included) satisfies the predicate."""
+        try:
+            return await self.platform.wait_until(lambda: next((m for m in self.messages if predicate(m)), None), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{self.user_id} never saw it; got: {self.texts()}") from None
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.messages]
