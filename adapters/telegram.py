@@ -1,0 +1,238 @@
+"""Telegram, on python-telegram-bot 22: turns updates into the core's events and the core's
+messages into Telegram messages. It decides nothing about members or discussions.
+
+Pacing is the delivery engine's: it calls `send` one message at a time at Telegram's pace
+and honours `RetryLater.after_seconds`, so no rate limiter is stacked here.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from adapters.telegram_text import render_parts
+from bot.ports import (
+    MAX_TOKEN_BYTES, Address, ButtonPress, Capabilities, DeliveryResult, Inbox, IncomingCommand, IncomingText,
+    Outgoing, RetryLater, Sender, Sent, Undeliverable,
+)
+
+log = logging.getLogger(__name__)
+
+PERMANENT = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated", "bot was kicked",
+             "have no rights to send", "not enough rights", "chat_write_forbidden")
+POLL_TIMEOUT = 5  # seconds a getUpdates waits: short, so that a stop never takes long
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"
+    webhook_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8443
+    secret_token: str = ""
+    facilitator_chat_id: str = ""
+    languages: list[str] = field(default_factory=lambda: ["en"])
+
+
+class TelegramAdapter:
+    platform = "telegram"
+    capabilities = Capabilities(
+        max_text=4096, max_buttons=100, max_button_label=64, can_edit=True, can_reply_to=True,
+        messages_per_second=30.0, per_chat_interval=1.0,
+    )
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        self.settings = settings
+        self._application: Application | None = None
+        self._inbox: Inbox | None = None
+
+    # --- receiving ---------------------------------------------------------------------------
+
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        settings = self.settings
+        application = (
+            ApplicationBuilder().token(settings.token).base_url(settings.base_url)
+            .get_updates_read_timeout(POLL_TIMEOUT + 5).build()
+        )
+        application.add_handler(CallbackQueryHandler(self._on_press))
+        application.add_handler(MessageHandler(filters.COMMAND, self._on_command))
+        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
+        application.add_error_handler(self._on_error)
+        await application.initialize()
+        await application.start()
+        assert application.updater is not None
+        if settings.mode == "webhook":
+            await application.updater.start_webhook(
+                listen=settings.host, port=settings.port, url_path=urlparse(settings.webhook_url).path.lstrip("/"),
+                webhook_url=settings.webhook_url, secret_token=settings.secret_token or None,
+            )
+        else:
+            await application.updater.start_polling(timeout=POLL_TIMEOUT, poll_interval=0.0)
+        self._application = application
+        await self._register_commands(inbox)
+
+    async def stop(self) -> None:
+        application, self._application = self._application, None
+        if application is None:
+            return
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+    async def _register_commands(self, inbox: Inbox) -> None:
+        assert self._application is not None
+        bot = self._application.bot
+        languages = self.settings.languages or ["en"]
+        try:
+            for language in languages:
+                commands = [BotCommand(c, d[:256]) for c, d in await inbox.command_list(language)]
+                await bot.set_my_commands(commands, language_code=language)
+            default = [BotCommand(c, d[:256]) for c, d in await inbox.command_list(languages[0])]
+            await bot.set_my_commands(default)
+        except TelegramError as error:
+            log.warning("could not register the command menu with Telegram: %s", error)
+
+    @staticmethod
+    def _sender(update: Update) -> Sender | None:
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return None
+        return Sender(Address("telegram", str(user.id), str(chat.id)), user.full_name,
+                      in_group=chat.type != "private")
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, message = self._sender(update), update.effective_message
+        if sender is None or message is None or self._inbox is None:
+            return
+        reply_to = message.reply_to_message
+        replied = str(reply_to.message_id) if reply_to and reply_to.from_user and reply_to.from_user.is_bot else None
+        await self._inbox.handle(IncomingText(sender, message.text or "", reply_to=replied))
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        sender, message = self._sender(update), update.effective_message
+        if sender is None or message is None or not message.text or self._inbox is None:
+            return
+        head, _, args = message.text.partition(" ")
+        command, _, addressee = head[1:].partition("@")
+        if addressee and addressee.casefold() != (context.bot.username or "").casefold():
+            return  # a command for another bot in a group
+        await self._inbox.handle(IncomingCommand(sender, command, args.strip()))
+
+    async def _on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, sender = update.callback_query, self._sender(update)
+        if query is None or self._inbox is None:
+            return
+        notice = None
+        if sender is not None and query.data:
+            message_id = str(query.message.message_id) if query.message else None
+            acknowledgement = await self._inbox.handle(ButtonPress(sender, query.data, message_id))
+            notice = acknowledgement.notice
+        try:
+            await query.answer(text=(notice or "")[:200] or None)
+        except TelegramError as error:
+            log.info("could not answer a button press: %s", error)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("handling a Telegram update failed", exc_info=context.error)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    @property
+    def _bot(self) -> Bot:
+        assert self._application is not None, "the Telegram adapter is not started"
+        return self._application.bot
+
+    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+        parts = render_parts(message.spans)
+        markup = _keyboard(message)
+        ids: list[str] = []
+        try:
+            for index, text in enumerate(parts):
+                last = index == len(parts) - 1
+                sent = await self._bot.send_message(
+                    chat_id=to.destination, text=text, parse_mode=ParseMode.HTML,
+                    reply_markup=markup if last else None,
+                    reply_to_message_id=int(message.reply_to) if message.reply_to and index == 0 else None,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+                ids.append(str(sent.message_id))
+        except TelegramError as error:
+            if ids:
+                # Part of a long text went out: record it as sent rather than send it twice.
+                log.warning("only %s of %s parts reached %s: %s", len(ids), len(parts), to.destination, error)
+                return Sent(ids[-1], tuple(ids[:-1]))
+            return _failure(error)
+        return Sent(ids[-1], tuple(ids[:-1]))
+
+    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
+        parts = render_parts(message.spans)
+        try:
+            await self._bot.edit_message_text(
+                chat_id=to.destination, message_id=int(message_id), text=parts[-1], parse_mode=ParseMode.HTML,
+                reply_markup=_keyboard(message), link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return Sent(message_id)
+            return _failure(error)
+        except TelegramError as error:
+            return _failure(error)
+        return Sent(message_id)
+
+
+def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    rows = []
+    for row in message.buttons:
+        buttons = []
+        for button in row:
+            if not 1 <= len(button.token.encode()) <= MAX_TOKEN_BYTES:
+                raise ValueError(f"callback data must be 1 to {MAX_TOKEN_BYTES} bytes: {button.token!r}")
+            buttons.append(InlineKeyboardButton(button.label[:64], callback_data=button.token))
+        rows.append(buttons)
+    return InlineKeyboardMarkup(rows)
+
+
+def _failure(error: TelegramError) -> DeliveryResult:
+    if isinstance(error, RetryAfter):
+        retry_after = error.retry_after
+        seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
+        return RetryLater("Telegram asked to slow down (429)", after_seconds=seconds)
+    if isinstance(error, Forbidden):
+        return Undeliverable(error.message)
+    if isinstance(error, BadRequest) and any(reason in error.message.lower() for reason in PERMANENT):
+        return Undeliverable(error.message)
+    if isinstance(error, (TimedOut, NetworkError)):
+        return RetryLater(f"network: {error.message}")
+    return RetryLater(f"Telegram refused: {error.message}")
+
+
+async def check_online(settings: TelegramSettings) -> str | None:
+    """None when getMe answers with this token; else one line saying what is wrong."""
+    try:
+        async with Bot(settings.token, base_url=settings.base_url) as bot:
+            me = await bot.get_me()
+    except InvalidToken:
+        return "the token was refused by Telegram: copy it again from @BotFather"
+    except Forbidden:
+        return "the token was refused by Telegram: copy it again from @BotFather"
+    except (TimedOut, NetworkError) as error:
+        if "not found" in str(error).lower() or "unauthorized" in str(error).lower():
+            return "the token was refused by Telegram: copy it again from @BotFather"
+        return f"cannot reach the Bot API at {settings.base_url} ({error})"
+    except TelegramError as error:
+        return f"the Bot API at {settings.base_url} answered: {error}"
+    log.info("Telegram: the token belongs to @%s", me.username)
+    return None

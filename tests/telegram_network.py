@@ -1,0 +1,55 @@
+"""The real app on Telegram: python-telegram-bot against the local fake Bot API server."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from bot.app import App
+from bot.config import CommunitySettings, FacilitatorSettings, Settings, TelegramConfig
+from tests.fakes.telegram_api import FakeTelegram, TelegramUser
+
+FACILITATOR_ID = 500
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def telegram_settings(tmp_path: Path, api: FakeTelegram, mode: str = "polling", group: str = "",
+                      reply_window: float = 21 * 86400) -> Settings:
+    port = free_port()
+    return Settings(
+        community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
+        storage_path=tmp_path / "telegram.db",
+        facilitators=FacilitatorSettings(by_platform={"telegram": frozenset({str(FACILITATOR_ID)})}),
+        telegram=TelegramConfig(
+            token=api.token, base_url=api.base_url, mode=mode,
+            webhook_url=f"http://127.0.0.1:{port}/telegram" if mode == "webhook" else "",
+            host="127.0.0.1", port=port, secret_token="s3cret-token" if mode == "webhook" else "",
+            facilitator_chat_id=group,
+        ),
+    )
+
+
+async def start_app(settings: Settings) -> App:
+    app = await App.build(settings)
+    await app.start()
+    return app
+
+
+async def join(user: TelegramUser, name: str, organization: str = "", country: str = "") -> None:
+    await user.send("/start")
+    await user.receives("What is your name")
+    await user.send(name)
+    await user.receives("Which organization")
+    await user.send(organization) if organization else await user.press("Skip")
+    await user.receives("Which country")
+    await user.send(country) if country else await user.press("Skip")
+    await user.receives("Which topics")
+    await user.press("Skip")
+    await user.receives("Which language")
+    await user.press("English")
+    await user.receives("you are in")
