@@ -86,6 +86,16 @@ class App:
             delivery.add(adapter)
         return cls(settings, database, community, delivery, deadlines, adapters)
 
+    @property
+    def web_address(self) -> str | None:
+        """The web chat's address, once it is listening."""
+        return next((getattr(adapter, "url") for adapter in self.adapters if adapter.platform == "webchat"), None)
+
+    async def seed_demo(self) -> None:
+        from bot.demo import seed
+
+        await seed(self.community.services)
+
     async def start(self) -> None:
         self.deadlines.start()
         await self.community.prepare()

@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="also reach each enabled platform's API (for Telegram: getMe with the token)")
     check.set_defaults(action=_check_config)
 
+    demo = commands.add_parser("demo", help="run the bot on its built-in web chat with a demo community (no tokens)")
+    demo.add_argument("--dir", type=Path, default=Path("demo"), help="where the demo keeps its config and data")
+    demo.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080)")
+    demo.set_defaults(action=_demo)
+
     export = commands.add_parser("export", help="write every published consolidated reply as a file, with an index")
     export.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
     export.add_argument("--format", choices=("md", "html"), default="md", help="Markdown or HTML (default: md)")
@@ -68,7 +73,16 @@ def _run(arguments: argparse.Namespace) -> int:
     return asyncio.run(_serve(settings))
 
 
-async def _serve(settings: Settings) -> int:
+def _demo(arguments: argparse.Namespace) -> int:
+    from bot.demo_setup import prepare_demo
+
+    config_path, fresh = prepare_demo(arguments.dir, arguments.port)
+    settings = configuration.load(config_path)
+    _configure_logging(settings.log_level)
+    return asyncio.run(_serve(settings, seed=fresh, announce=True))
+
+
+async def _serve(settings: Settings, seed: bool = False, announce: bool = False) -> int:
     from bot.app import App
 
     stop = asyncio.Event()
@@ -76,6 +90,8 @@ async def _serve(settings: Settings) -> int:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     app = await App.build(settings)
+    if seed:
+        await app.seed_demo()
     try:
         await app.start()
     except OSError as error:
@@ -84,6 +100,8 @@ async def _serve(settings: Settings) -> int:
         await app.stop()
         return 1
     log.info("facilitator-bot for %s is running; stop it with Ctrl-C", settings.community.name)
+    if announce and app.web_address:
+        print(f"Open {app.web_address} in your browser", flush=True)
     await stop.wait()
     log.info("stopping")
     await app.stop()

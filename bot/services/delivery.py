@@ -200,7 +200,8 @@ class _Sender:
 
     async def _retry(self, row: QueuedMessage, result: RetryLater, now: float) -> None:
         delivery = self.delivery
-        if result.after_seconds > 0:
+        if result.after_seconds > 0 and result.attempt_counts:
+            # The platform said "too many" (not merely "nobody is there"): slow down.
             self.pacer.penalise(row.to.destination, now, result.after_seconds)
         attempts = row.attempts + (1 if result.attempt_counts else 0)
         if result.attempt_counts and attempts >= delivery.max_attempts:

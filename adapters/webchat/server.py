@@ -1,0 +1,333 @@
+"""The web chat's server: the page, the identity cookie, and one WebSocket per open page.
+
+Identity is a signed cookie (itsdangerous) holding the visitor's web-chat user id. With
+`demo = true` a visitor may pick one of the people the core lists for this platform; with
+`demo = false` a visitor can only start as a new member, so an open page on a public
+address never lets anyone act as someone else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from bot.ports import (
+    Address, ButtonPress, Capabilities, DeliveryResult, Inbox, IncomingCommand, IncomingText, Outgoing,
+    RetryLater, Sender, Sent, Span,
+)
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "webchat"
+COOKIE = "facilitator_webchat"
+MAX_FRAME_BYTES = 64 * 1024
+STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                               "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True)
+class WebChatSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret: str = ""
+    demo: bool = False
+    session_max_age_seconds: int = 30 * 86400
+    max_message_chars: int = 20000
+    messages_per_second: float = 5.0
+    burst: int = 10
+
+
+class _Allowance:
+    """How many frames a page may still send: a small burst, refilled steadily."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = float(burst), time.monotonic()
+        self.warned_at = 0.0
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class WebChatAdapter:
+    platform = PLATFORM
+    capabilities = Capabilities(
+        max_text=20000, max_buttons=20, max_button_label=60, can_edit=True, can_reply_to=True,
+        messages_per_second=200.0, per_chat_interval=0.0,
+    )
+
+    def __init__(self, settings: WebChatSettings) -> None:
+        if len(settings.secret) < 16:
+            raise ValueError("the web chat needs a secret of at least 16 characters")
+        self.settings = settings
+        self._serializer = URLSafeTimedSerializer(settings.secret, salt="webchat-identity")
+        self._inbox: Inbox | None = None
+        self._runner: web.AppRunner | None = None
+        self._sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self._port = settings.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self._port}/"
+
+    # --- life ------------------------------------------------------------------------------
+
+    async def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        app = web.Application(client_max_size=MAX_FRAME_BYTES, middlewares=[_security_headers])
+        app.router.add_get("/", self._page)
+        app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/api/session", self._session)
+        app.router.add_post("/api/identity", self._pick_identity)
+        app.router.add_post("/api/forget", self._forget_identity)
+        app.router.add_get("/api/transcript", self._transcript)
+        app.router.add_get("/ws", self._websocket)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)  # the real port when 0 was asked for
+        if sockets:
+            self._port = sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        for sockets in list(self._sockets.values()):
+            for socket in list(sockets):
+                await socket.close(code=1001, message=b"server stopping")
+        self._sockets.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+        message_id = uuid.uuid4().hex
+        if not await self._push(to.user_id, {"type": "message", "id": message_id, "at": time.time(),
+                                             **_message_json(message)}):
+            return RetryLater("page closed", after_seconds=30, attempt_counts=False)
+        return Sent(message_id)
+
+    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
+        if not await self._push(to.user_id, {"type": "edit", "id": message_id, **_message_json(message)}):
+            return RetryLater("page closed", after_seconds=30, attempt_counts=False)
+        return Sent(message_id)
+
+    async def _push(self, user_id: str, frame: dict[str, Any]) -> bool:
+        delivered = False
+        for socket in list(self._sockets.get(user_id, ())):
+            try:
+                await socket.send_json(frame)
+                delivered = True
+            except (ConnectionError, RuntimeError):
+                self._sockets.get(user_id, set()).discard(socket)
+        return delivered
+
+    # --- identity ------------------------------------------------------------------------------
+
+    def _identity(self, request: web.Request) -> str | None:
+        cookie = request.cookies.get(COOKIE)
+        if not cookie:
+            return None
+        try:
+            data = self._serializer.loads(cookie, max_age=self.settings.session_max_age_seconds)
+        except SignatureExpired:
+            log.info("an expired web chat cookie was presented")
+            return None
+        except BadSignature:
+            log.warning("a forged web chat cookie was presented from %s", request.remote)
+            return None
+        user_id = data.get("u") if isinstance(data, dict) else None
+        return user_id if isinstance(user_id, str) and user_id else None
+
+    async def _session(self, request: web.Request) -> web.Response:
+        assert self._inbox is not None
+        people = await self._inbox.people_on(PLATFORM) if self.settings.demo else []
+        user_id = self._identity(request)
+        me = next((person for person in people if person.address.user_id == user_id), None)
+        return web.json_response({
+            "demo": self.settings.demo,
+            "me": None if user_id is None else {"user_id": user_id, "name": me.name if me else ""},
+            "people": [{"user_id": p.address.user_id, "name": p.name, "description": p.description,
+                        "facilitator": p.is_facilitator} for p in people],
+        })
+
+    async def _pick_identity(self, request: web.Request) -> web.Response:
+        assert self._inbox is not None
+        try:
+            body = await request.json()
+            wanted = body.get("user_id") if isinstance(body, dict) else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            wanted = None
+        if not isinstance(wanted, str) or not wanted:
+            return _refuse(400, "Choose who you are.")
+        new = wanted == "new"
+        if not new:
+            if not self.settings.demo:
+                log.warning("refused picking identity %r: this web chat is not a demo", wanted[:40])
+                return _refuse(403, "This chat is not a demo: you can only join as a new member.")
+            known = {p.address.user_id for p in await self._inbox.people_on(PLATFORM)}
+            if wanted not in known:
+                log.warning("refused picking unknown identity %r", wanted[:40])
+                return _refuse(403, "There is no such demo person.")
+        user_id = f"web-{secrets.token_hex(8)}" if new else wanted
+        response = web.json_response({"user_id": user_id, "new": new})
+        response.set_cookie(COOKIE, self._serializer.dumps({"u": user_id}), max_age=self.settings.session_max_age_seconds,
+                            httponly=True, samesite="Lax", path="/")
+        return response
+
+    async def _forget_identity(self, request: web.Request) -> web.Response:
+        response = web.json_response({"ok": True})
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    async def _transcript(self, request: web.Request) -> web.Response:
+        assert self._inbox is not None
+        user_id = self._identity(request)
+        if user_id is None:
+            return _refuse(401, "Choose who you are first.")
+        entries = await self._inbox.transcript(Address(PLATFORM, user_id, user_id))
+        return web.json_response([
+            {"from_bot": e.from_bot, "id": e.message_id, "at": e.at, **_message_json(e.message)} for e in entries
+        ])
+
+    # --- the page ------------------------------------------------------------------------------
+
+    async def _page(self, request: web.Request) -> web.Response:
+        return _static_file("index.html")
+
+    async def _static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if "/" in name or name.startswith(".") or name == "index.html":
+            raise web.HTTPNotFound()
+        return _static_file(name)
+
+    # --- the socket ----------------------------------------------------------------------------
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        user_id = self._identity(request)
+        if user_id is None:
+            return _refuse(401, "Choose who you are first.")
+        socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, heartbeat=30)
+        await socket.prepare(request)
+        self._sockets.setdefault(user_id, set()).add(socket)
+        address = Address(PLATFORM, user_id, user_id)
+        allowance = _Allowance(self.settings.messages_per_second, self.settings.burst)
+        assert self._inbox is not None
+        try:
+            await self._inbox.wake(address)
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT:
+                    await self._receive(socket, address, frame.data, allowance)
+                elif frame.type == WSMsgType.ERROR:
+                    log.warning("web chat socket of %s closed with an error: %s", user_id, socket.exception())
+            if socket.close_code == 1009:
+                log.warning("refused a frame over %s bytes from %s", MAX_FRAME_BYTES, user_id)
+        finally:
+            self._sockets.get(user_id, set()).discard(socket)
+            if not self._sockets.get(user_id):
+                self._sockets.pop(user_id, None)
+        return socket
+
+    async def _receive(self, socket: web.WebSocketResponse, address: Address, data: str, allowance: _Allowance) -> None:
+        assert self._inbox is not None
+        if not allowance.take():
+            now = time.monotonic()
+            if now - allowance.warned_at > 1.0:
+                allowance.warned_at = now
+                log.warning("web chat %s sends too fast: frames dropped", address.user_id)
+                await socket.send_json({"type": "error", "text": "Slow down: some of your messages were not sent."})
+            return
+        event = self._event(address, data)
+        if isinstance(event, str):
+            log.info("web chat %s sent a frame I do not understand: %s", address.user_id, event)
+            await socket.send_json({"type": "error", "text": event})
+            return
+        try:
+            acknowledgement = await self._inbox.handle(event)
+        except Exception:
+            log.exception("handling a web chat message from %s failed", address.user_id)
+            await socket.send_json({"type": "error", "text": "Something went wrong; please try again."})
+            return
+        if acknowledgement.notice and isinstance(event, ButtonPress):
+            await socket.send_json({"type": "notice", "text": acknowledgement.notice, "refused": acknowledgement.refused})
+
+    def _event(self, address: Address, data: str) -> ButtonPress | IncomingCommand | IncomingText | str:
+        """The page's frame as an event, or what is wrong with it."""
+        try:
+            frame = json.loads(data)
+        except json.JSONDecodeError:
+            return "I did not understand that message."
+        if not isinstance(frame, dict):
+            return "I did not understand that message."
+        sender = Sender(address)
+        kind = frame.get("type")
+        if kind == "press":
+            token, message_id = frame.get("token"), frame.get("message_id")
+            if not isinstance(token, str) or not token or len(token) > 256:
+                return "I did not understand that button."
+            return ButtonPress(sender, token, message_id if isinstance(message_id, str) else None)
+        if kind == "text":
+            text, reply_to = frame.get("text"), frame.get("reply_to")
+            if not isinstance(text, str):
+                return "I did not understand that message."
+            if len(text) > self.settings.max_message_chars:
+                return f"That message is too long: at most {self.settings.max_message_chars:,} characters, please."
+            if text.startswith("/") and len(text) > 1:
+                head, _, args = text[1:].partition(" ")
+                return IncomingCommand(sender, head, args.strip())
+            return IncomingText(sender, text, reply_to if isinstance(reply_to, str) and reply_to else None)
+        return "I did not understand that message."
+
+
+def _message_json(message: Outgoing) -> dict[str, Any]:
+    return {
+        "spans": [_span_json(span) for span in message.spans],
+        "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in message.buttons],
+        "reply_to": message.reply_to,
+    }
+
+
+def _span_json(span: Span) -> dict[str, Any]:
+    return {"text": span.text, "bold": span.bold, "italic": span.italic, "link": span.link}
+
+
+def _static_file(name: str) -> web.Response:
+    source = resources.files("adapters.webchat").joinpath("static", name)
+    suffix = name[name.rfind("."):] if "." in name else ""
+    if not source.is_file() or suffix not in STATIC_TYPES:
+        raise web.HTTPNotFound()
+    return web.Response(body=source.read_bytes(), content_type=STATIC_TYPES[suffix], charset="utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def _refuse(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status)
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
