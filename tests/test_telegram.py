@@ -1,6 +1,7 @@
 """Telegram end to end: the real python-telegram-bot, over HTTP, against the fake Bot API."""
 
 import asyncio
+import logging
 import os
 import sqlite3
 import subprocess
@@ -77,8 +78,9 @@ def test_long_texts_are_split_at_boundaries_with_every_part_valid_html():
 # --- the whole flow, polling -----------------------------------------------------------------
 
 
-async def test_join_ask_clarify_approve_broadcast_and_reply_over_polling(api, tmp_path):
-    settings = telegram_settings(tmp_path, api)
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_join_ask_clarify_approve_broadcast_and_reply(api, tmp_path, mode):
+    settings = telegram_settings(tmp_path, api, mode=mode)
     app = await start_app(settings)
     try:
         fatou, amina, bola = api.user(FACILITATOR_ID, "Fatou"), api.user(501, "Amina"), api.user(502, "Bola", "fr")
@@ -123,7 +125,8 @@ async def test_join_ask_clarify_approve_broadcast_and_reply_over_polling(api, tm
 # --- webhook mode ------------------------------------------------------------------------------
 
 
-async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(api, tmp_path):
+async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(api, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="telegram.ext")
     settings = telegram_settings(tmp_path, api, mode="webhook")
     app = await start_app(settings)
     try:
@@ -135,6 +138,9 @@ async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(api, tmp
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                 async with session.post(settings.telegram.webhook_url, json={"update_id": 99}, headers=headers) as r:
                     assert r.status == 403
+        # python-telegram-bot itself checks the header, refuses with 403 and logs each refusal.
+        refusals = [r for r in caplog.records if "secret token" in r.getMessage() and "include" in r.getMessage() or "wrong secret" in r.getMessage()]
+        assert len(refusals) == 2
         assert api.refused == []
     finally:
         await app.stop()
