@@ -7,6 +7,8 @@ from typing import Sequence
 from bot.services.archive import ArchivedReply, SearchHit, search_terms, significant_terms
 from storage.database import Database
 
+# Broad queries are ranked among this many most recent matches (see _match).
+RANK_WINDOW = 300
 _COLUMNS = "discussion_id, title, question, summary, contributions, language, published_at"
 
 
@@ -29,13 +31,17 @@ class SqliteArchive:
             )
 
     async def search(self, words: str, limit: int = 5) -> list[SearchHit]:
+        """Every word, else every word with the last one taken as unfinished ("educa" finds
+        "education"), else any of the words."""
         terms = search_terms(words)
         if not terms:
             return []
         quoted = [_quote(term) for term in terms]
-        if len(terms[-1]) >= 3:
-            quoted[-1] += "*"  # the last word may be still being typed: "educa" finds "education"
         hits = await self._match(" AND ".join(quoted), limit)
+        if not hits and len(terms[-1]) >= 4:
+            # Cut to the length of a prefix index, so that FTS5 reads one list, not thousands.
+            stem = terms[-1][:6] if len(terms[-1]) >= 6 else terms[-1][:4]
+            hits = await self._match(" AND ".join([*quoted[:-1], _quote(stem) + "*"]), limit)
         if not hits and len(quoted) > 1:
             hits = await self._match(" OR ".join(quoted), limit)
         return hits
@@ -77,19 +83,30 @@ class SqliteArchive:
         return int(row[0]) if row else 0
 
     async def _match(self, query: str, limit: int) -> list[SearchHit]:
-        # Rank first and cut to `limit`, then make snippets for those few rows only.
-        rows = await self.database.fetch_all(
-            "WITH best AS (SELECT rowid, rank FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ?"
-            "              ORDER BY rank LIMIT ?)"
-            " SELECT r.discussion_id, r.title, r.published_at, best.rank AS rank,"
-            " snippet(consolidated_reply_fts, -1, '[', ']', '…', 16) AS snippet"
-            " FROM best JOIN consolidated_reply_fts ON consolidated_reply_fts.rowid = best.rowid"
-            " JOIN consolidated_reply r ON r.discussion_id = best.rowid"
-            " WHERE consolidated_reply_fts MATCH ? ORDER BY best.rank",
-            (query, limit, query),
+        # bm25 must score every matching row, and a broad query ("children") matches most of
+        # the archive: rank within the RANK_WINDOW most recent matches (walking rowids
+        # backwards costs almost nothing), then make snippets for the few rows shown.
+        floor = await self.database.fetch_one(
+            "SELECT rowid FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ?"
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (query, RANK_WINDOW - 1),
         )
-        return [SearchHit(row["discussion_id"], row["title"], row["published_at"], row["snippet"], -row["rank"])
-                for row in rows]
+        ranked = await self.database.fetch_all(
+            "SELECT rowid, rank FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ? AND rowid >= ?"
+            " ORDER BY rank LIMIT ?",
+            (query, floor[0] if floor else 0, limit),
+        )
+        hits = []
+        for row in ranked:
+            found = await self.database.fetch_one(
+                "SELECT r.title, r.published_at, snippet(consolidated_reply_fts, -1, '[', ']', '…', 16) AS snippet"
+                " FROM consolidated_reply_fts JOIN consolidated_reply r ON r.discussion_id = consolidated_reply_fts.rowid"
+                " WHERE consolidated_reply_fts MATCH ? AND consolidated_reply_fts.rowid = ?",
+                (query, row["rowid"]),
+            )
+            if found is not None:
+                hits.append(SearchHit(row["rowid"], found["title"], found["published_at"], found["snippet"], -row["rank"]))
+        return hits
 
 
 def _quote(term: str) -> str:
