@@ -100,6 +100,7 @@ class _Sender:
         self._stopping = False
         self._loop_task: asyncio.Task | None = None
         self._in_flight: dict[int, asyncio.Task] = {}
+        self._busy_chats: set[str] = set()  # one message at a time per chat keeps their order
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     def start(self) -> None:
@@ -130,10 +131,17 @@ class _Sender:
                 if not rows:
                     await self._idle()
                     continue
+                dispatched = 0
                 for row in rows:
                     if self._stopping or self._wakeup.is_set() and row.priority > 0:
                         break  # something new arrived: claim again, it may come first
-                    await self._dispatch(row)
+                    dispatched += await self._dispatch(row)
+                if not dispatched:
+                    # Everything due waits for a message in flight to the same person.
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), timeout=0.05)
+                    except TimeoutError:
+                        pass
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -151,21 +159,26 @@ class _Sender:
         except TimeoutError:
             pass
 
-    async def _dispatch(self, row: QueuedMessage) -> None:
+    async def _dispatch(self, row: QueuedMessage) -> bool:
+        """Start sending the row, unless its chat must wait; True when it started."""
         clock = self.delivery.clock
         now = clock.now()
         chat = row.to.destination
+        if chat in self._busy_chats:
+            return False  # the next claim takes it, once the message before it has gone
         ready = self.pacer.chat_ready_at(chat, now)
         if ready > now:
             await self.delivery.queue.mark_retry(row.id, "paced for this chat", ready, count_attempt=False)
-            return
+            return False
         slot = self.pacer.next_slot(now)
         if slot > now:
             await asyncio.sleep(slot - now)
         await self._slots.acquire()
         self.pacer.take(chat, clock.now())
+        self._busy_chats.add(chat)
         task = asyncio.create_task(self._send(row))
         self._in_flight[row.id] = task
+        return True
 
     async def _send(self, row: QueuedMessage) -> None:
         delivery, queue, clock = self.delivery, self.delivery.queue, self.delivery.clock
@@ -195,6 +208,7 @@ class _Sender:
             log.exception("could not record the outcome of outbox row %s; it stays queued", row.id)
         finally:
             self._in_flight.pop(row.id, None)
+            self._busy_chats.discard(row.to.destination)
             self._slots.release()
             self._wakeup.set()
 

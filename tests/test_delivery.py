@@ -1,0 +1,198 @@
+"""The delivery engine on a real SQLite outbox: order, retries, permanent failures, pacing,
+edits and stopping, with a scriptable in-memory platform."""
+
+import asyncio
+import sqlite3
+import time
+
+import pytest
+
+from bot.clock import SystemClock
+from bot.ports import Address, Capabilities, Outgoing, RetryLater, Sent, Undeliverable
+from bot.services.delivery import Delivery
+from bot.services.outbox import Envelope, Priority
+from bot.services.pacing import Pacer
+from storage.database import Database
+from storage.members import SqliteMemberStore
+from storage.outbox import SqliteOutbox
+
+
+class ScriptedPlatform:
+    """Records what it is asked to send; answers as scripted per recipient."""
+
+    platform = "memory"
+
+    def __init__(self, rate: float = 1000.0, per_chat: float = 0.0) -> None:
+        self.capabilities = Capabilities(4096, 10, 64, True, True, messages_per_second=rate, per_chat_interval=per_chat)
+        self.sent: list[tuple[str, str, float]] = []  # (user, text, when)
+        self.edited: list[tuple[str, str, str]] = []
+        self.script: dict[str, list] = {}
+        self._ids = 0
+
+    async def start(self, inbox) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send(self, to: Address, message: Outgoing):
+        answers = self.script.get(to.user_id)
+        if answers:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            if answer is not None:
+                return answer
+        self._ids += 1
+        self.sent.append((to.user_id, message.text, time.monotonic()))
+        return Sent(str(self._ids))
+
+    async def edit(self, to: Address, message_id: str, message: Outgoing):
+        self.edited.append((to.user_id, message_id, message.text))
+        return Sent(message_id)
+
+
+@pytest.fixture
+async def database(tmp_path):
+    database = await Database.open(tmp_path / "outbox.db")
+    yield database
+    await database.close()
+
+
+def envelope(user: str, text: str, priority=Priority.ANSWER, purpose="answer") -> Envelope:
+    return Envelope(Address("memory", user, user), Outgoing.plain(text), priority, purpose)
+
+
+async def run(database, platform, **options) -> Delivery:
+    delivery = Delivery(SqliteOutbox(database), SystemClock(), SqliteMemberStore(database), **options)
+    delivery.add(platform)
+    await delivery.start()
+    return delivery
+
+
+async def until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_answers_go_before_cards_before_broadcasts(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    await outbox.enqueue([envelope(f"b{n}", "broadcast", Priority.BROADCAST, "broadcast") for n in range(3)])
+    await outbox.enqueue([envelope("f", "card", Priority.CARD, "card"), envelope("a", "answer")])
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) == 5)
+    await delivery.stop()
+    assert [text for _, text, _ in platform.sent] == ["answer", "card", "broadcast", "broadcast", "broadcast"]
+
+
+async def test_an_answer_overtakes_a_long_broadcast(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform(rate=200)
+    await outbox.enqueue([envelope(f"m{n}", "broadcast", Priority.BROADCAST, "broadcast") for n in range(2000)])
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) >= 50)
+    await outbox.enqueue([envelope("asker", "your search results")])
+    delivery.wake("memory")
+    await until(lambda: any(user == "asker" for user, _, _ in platform.sent))
+    position = next(i for i, (user, _, _) in enumerate(platform.sent) if user == "asker")
+    await delivery.stop()
+    assert position < 50 + 2 * 8 + 8  # within a couple of claims, not after 2,000 broadcasts
+
+
+async def test_a_timeout_is_retried_with_backoff_until_it_goes(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    platform.script["a"] = [RetryLater("timeout"), RetryLater("server error 502")]
+    delivery = await run(database, platform)
+    delivery.backoff = lambda attempts: 0.05  # type: ignore[method-assign]
+    await outbox.enqueue([envelope("a", "hello")])
+    delivery.wake()
+    await until(lambda: platform.sent)
+    await delivery.stop()
+    with sqlite3.connect(database.path) as connection:
+        assert connection.execute("SELECT state, attempts FROM outbox").fetchall() == [("sent", 3)]
+
+
+async def test_a_blocked_member_is_marked_unreachable_and_not_retried(database):
+    members, outbox, platform = SqliteMemberStore(database), SqliteOutbox(database), ScriptedPlatform()
+    from bot.domain.members import Identity, Role
+    await members.create(Identity("memory", "blocked", "blocked"), "Bola", Role.MEMBER, 0.0)
+    platform.script["blocked"] = [Undeliverable("Forbidden: bot was blocked by the user")]
+    await outbox.enqueue([envelope("blocked", "one"), envelope("blocked", "two"), envelope("ok", "three")])
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) == 1)
+    await asyncio.sleep(0.2)
+    await delivery.stop()
+    with sqlite3.connect(database.path) as connection:
+        states = connection.execute("SELECT user_id, state FROM outbox ORDER BY id").fetchall()
+        reachable = connection.execute("SELECT reachable, unreachable_why FROM identity").fetchall()
+    assert states == [("blocked", "failed"), ("blocked", "skipped"), ("ok", "sent")]
+    assert reachable == [(0, "Forbidden: bot was blocked by the user")]
+
+
+async def test_a_429_is_honoured_before_the_next_try(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    platform.script["a"] = [RetryLater("429", after_seconds=1.0)]
+    await outbox.enqueue([envelope("a", "hello")])
+    started = time.monotonic()
+    delivery = await run(database, platform)
+    await until(lambda: platform.sent)
+    await delivery.stop()
+    assert platform.sent[0][2] - started >= 0.95
+
+
+async def test_an_edit_waits_for_its_original_and_uses_its_id(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    [card] = await outbox.enqueue([envelope("f", "card v1", Priority.CARD, "card")])
+    assert await outbox.enqueue_edit(card, Outgoing.plain("card v2")) == card  # still queued: replaced in place
+    delivery = await run(database, platform)
+    await until(lambda: platform.sent)
+    await outbox.enqueue_edit(card, Outgoing.plain("card v3"))
+    delivery.wake()
+    await until(lambda: platform.edited)
+    await delivery.stop()
+    assert platform.sent[0][1] == "card v2"
+    assert platform.edited == [("f", platform.sent and "1", "card v3")]
+
+
+async def test_a_bug_in_an_adapter_is_retried_not_fatal(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    platform.script["a"] = [RuntimeError("adapter bug")]
+    delivery = await run(database, platform)
+    delivery.backoff = lambda attempts: 0.05  # type: ignore[method-assign]
+    await outbox.enqueue([envelope("a", "hello"), envelope("b", "world")])
+    delivery.wake()
+    await until(lambda: len(platform.sent) == 2)
+    await delivery.stop()
+
+
+async def test_stop_leaves_unsent_rows_queued_and_the_next_start_sends_them_once(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform(rate=100)
+    await outbox.enqueue([envelope(f"m{n}", f"broadcast {n}", Priority.BROADCAST, "broadcast") for n in range(200)])
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) >= 30)
+    await delivery.stop()
+    first = len(platform.sent)
+    assert first < 200
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) >= 200)
+    await delivery.stop()
+    users = [user for user, _, _ in platform.sent]
+    assert sorted(set(users)) == sorted(f"m{n}" for n in range(200)) and len(users) == 200
+
+
+def test_the_pacer_spaces_sends_evenly_instead_of_bursting():
+    pacer = Pacer(messages_per_second=30, per_chat_interval=1.0, safety=1.0)
+    slots = [pacer.next_slot(100.0) for _ in range(60)]
+    gaps = {round(b - a, 6) for a, b in zip(slots, slots[1:])}
+    assert gaps == {round(1 / 30, 6)}
+    assert slots[-1] - slots[0] == pytest.approx(59 / 30)
+
+
+def test_the_pacer_lets_a_chat_have_a_small_burst_then_one_a_second():
+    pacer = Pacer(messages_per_second=30, per_chat_interval=1.0, per_chat_burst=2)
+    for _ in range(2):
+        assert pacer.chat_ready_at("amina", 0.0) == 0.0
+        pacer.take("amina", 0.0)
+    assert pacer.chat_ready_at("amina", 0.0) == pytest.approx(1.0)
+    assert pacer.chat_ready_at("bola", 0.0) == 0.0
+    pacer.penalise("bola", 0.0, 5.0)
+    assert pacer.chat_ready_at("bola", 1.0) == pytest.approx(5.0)
