@@ -59,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080, help="the web chat's port (default 8080)")
     demo.set_defaults(action=_demo)
 
+    members = commands.add_parser("members", help="manage the member list")
+    member_commands = members.add_subparsers(title="members commands", metavar="COMMAND")
+    importing = member_commands.add_parser(
+        "import", help="import members from a CSV file (name,organization,country,topics,language,platform,platform_id)")
+    importing.add_argument("file", type=Path, help="the CSV file, with a header row")
+    importing.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    importing.set_defaults(action=_import_members)
+
     export = commands.add_parser("export", help="write every published consolidated reply as a file, with an index")
     export.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
     export.add_argument("--format", choices=("md", "html"), default="md", help="Markdown or HTML (default: md)")
@@ -122,6 +130,40 @@ def _check_config(arguments: argparse.Namespace) -> int:
     if not problems:
         print("  online: every enabled platform answered.")
     return 1 if problems else 0
+
+
+def _import_members(arguments: argparse.Namespace) -> int:
+    settings = configuration.load(arguments.config)
+    try:
+        text = arguments.file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"facilitator: cannot read {arguments.file}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(_write_members(settings, text))
+
+
+async def _write_members(settings: Settings, text: str) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from bot.services.importing import import_members, read_rows
+    from storage.database import Database
+    from storage.members import SqliteMemberStore
+
+    database = await Database.open(settings.storage_path)
+    total = max(0, text.count("\n") - 1 + (0 if text.endswith("\n") else 1))
+    try:
+        with tqdm(total=total, unit=" rows", file=sys.stderr, disable=total < 200) as bar:
+            report = await import_members(read_rows(text), SqliteMemberStore(database), database, time.time(),
+                                          progress=bar.update)
+    finally:
+        await database.close()
+    for line, reason in report.skipped:
+        print(f"line {line}: skipped: {reason}")
+    print(f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
+          f"skipped {len(report.skipped)}")
+    return 0
 
 
 def _export(arguments: argparse.Namespace) -> int:
