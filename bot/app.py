@@ -16,6 +16,7 @@ from bot.services.community import Community
 from bot.services.deadlines import Deadlines
 from bot.services.delivery import Delivery
 from bot.services.language import LanguageDetector
+from bot.services.progress import BroadcastProgress
 from bot.services.turn import Services
 from bot.texts.catalog import Texts
 from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from adapters.telegram import TelegramSettings
 
 log = logging.getLogger(__name__)
+
+PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on the cards
 
 
 @dataclass
@@ -81,6 +84,9 @@ class App:
         )
         community = Community(services)
         deadlines.connect(community.deadline_reached, community.reminder_due)
+        progress = BroadcastProgress(services)
+        services.broadcasts = progress
+        deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
         adapters = [*_platform_adapters(settings), *extra_adapters]
         for adapter in adapters:
             delivery.add(adapter)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from bot.ports import (
     Acknowledgement, Address, ButtonPress, Capabilities, DeliveryResult, IncomingCommand, IncomingText, Inbox,
-    Outgoing, Sender, Sent,
+    Outgoing, Sender, Sent, Undeliverable,
 )
 
 
@@ -41,6 +41,8 @@ class MemoryPlatform:
         self.chats: dict[str, list[Received]] = {}
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
+        # People who blocked the bot: sending to them fails for good.
+        self.script_undeliverable: set[str] = set()
 
     async def start(self, inbox: Inbox) -> None:
         self.inbox = inbox
@@ -49,6 +51,8 @@ class MemoryPlatform:
         self.inbox = None
 
     async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+        if to.user_id in self.script_undeliverable:
+            return Undeliverable("blocked")
         received = Received(str(next(self._ids)), message)
         async with self._changed:
             self.chats.setdefault(to.destination, []).append(received)

@@ -196,3 +196,23 @@ def test_the_pacer_lets_a_chat_have_a_small_burst_then_one_a_second():
     assert pacer.chat_ready_at("bola", 0.0) == 0.0
     pacer.penalise("bola", 0.0, 5.0)
     assert pacer.chat_ready_at("bola", 1.0) == pytest.approx(5.0)
+
+
+async def test_a_broadcast_shows_its_progress_then_the_final_count_on_the_card(tmp_path):
+    from tests.network import Network, settings_for
+    from tests.test_flow import ask
+
+    network = await Network(settings_for(tmp_path)).start()
+    try:
+        fatou = await network.member("f1", "Fatou")
+        amina = await network.member("a1", "Amina")
+        bola = await network.member("b1", "Bola")
+        network.platform.script_undeliverable = {"b1"}
+        await ask(network, amina, "Which payment methods reach the most remote families?")
+        card = await fatou.receives("waiting for approval")
+        await fatou.presses("Approve", on=card)
+        final = await fatou.sees(lambda m: m is card and "Delivered to" in m.text, timeout=15)
+        assert "Delivered to 2 of 3 members." in final.text
+        assert "Not delivered: 1 (blocked: 1)" in final.text
+    finally:
+        await network.stop()

@@ -40,6 +40,17 @@ class Deadlines:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+        """A job repeated while the bot runs (progress reports, digests)."""
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("the %s job failed; it runs again next time", name)
+
+        self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, replace_existing=True,
+                                coalesce=True, max_instances=1)
+
     def schedule(self, discussion: Discussion) -> None:
         """(Re)plan the close and the reminder of an open discussion."""
         if not discussion.is_open or discussion.deadline_at is None:

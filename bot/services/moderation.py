@@ -68,22 +68,23 @@ async def send_cards(services: Services, discussion: Discussion, asker: Member) 
 
 
 async def update_cards(services: Services, discussion: Discussion, asker: Member, by: Member | None,
-                       audience: int | None = None) -> None:
+                       audience: int | None = None, progress: Compose | None = None) -> None:
     for row, language in await services.discussions.cards(discussion.id, CARD):
         t = services.translator(language)
-        await services.outbox.enqueue_edit(row, card(services, t, discussion, asker, by, audience))
+        await services.outbox.enqueue_edit(row, card(services, t, discussion, asker, by, audience, progress))
 
 
 def card(services: Services, t: Translator, discussion: Discussion, asker: Member, by: Member | None,
-         audience: int | None = None) -> Outgoing:
+         audience: int | None = None, progress: Compose | None = None) -> Outgoing:
     who = asker.attribution()
     if discussion.anonymous:
         who = t("{who}, to be shared anonymously", who=who)
     language = LANGUAGE_NAMES.get(discussion.language, discussion.language) or t("unknown")
     by_name = by.name if by and by.name else t("a facilitator")
     header, buttons = _state_line(services, t, discussion, by_name, audience)
+    progress_line = progress(t).text + "\n" if progress else ""
     return compose(
-        header, "\n",
+        header, "\n", progress_line,
         t("From: {who}", who=who), "\n",
         t("Language: {language}", language=t(language)), "\n\n",
         italic(discussion.text),
@@ -287,6 +288,8 @@ async def broadcast(services: Services, discussion: Discussion, asker: Member) -
         recipients, lambda t: broadcast_message(services, t, discussion, asker),
         Priority.BROADCAST, "broadcast", discussion.id,
     )
+    if services.broadcasts is not None:
+        services.broadcasts.watch(discussion.id)
     return len(recipients)
 
 

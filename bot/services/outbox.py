@@ -78,6 +78,14 @@ class Outbox(Protocol):
 
     async def transcript(self, address: Address, limit: int) -> list[TranscriptEntry]: ...
 
+    async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
+        """Rows by state ("queued", "sent", "skipped", and "failed:<reason>" per reason)."""
+        ...
+
+    async def broadcasting(self) -> list[int]:
+        """Discussions with broadcast rows still queued."""
+        ...
+
 
 # --- the row body: an Outgoing as JSON -----------------------------------------------------
 

@@ -42,6 +42,12 @@ class Schedule(Protocol):
     def cancel(self, discussion_id: int) -> None: ...
 
 
+class BroadcastWatch(Protocol):
+    def watch(self, discussion_id: int) -> None:
+        """Report this discussion's broadcast on its cards until it is done."""
+        ...
+
+
 class Waker(Protocol):
     """The delivery engine, as the core sees it."""
 
@@ -72,6 +78,8 @@ class Services:
     deadlines: Schedule
     # platform -> the facilitators' group there, which gets the cards instead of each facilitator
     rooms: dict[str, Address] = field(default_factory=dict)
+    # Set once the progress reporter (which needs these services) exists.
+    broadcasts: BroadcastWatch | None = None
 
     def translator(self, language: str) -> Translator:
         return self.texts.for_language(language or self.community.default_language)
