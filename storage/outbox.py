@@ -179,6 +179,13 @@ class SqliteOutbox:
                 (now, platform, user_id, now),
             )
 
+    async def broadcasting(self) -> list[int]:
+        rows = await self.database.fetch_all(
+            "SELECT DISTINCT discussion_id FROM outbox WHERE state = 'queued' AND purpose = 'broadcast'"
+            " AND discussion_id IS NOT NULL"
+        )
+        return [row[0] for row in rows]
+
     async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
         rows = await self.database.fetch_all(
             "SELECT state, CASE WHEN state = 'failed' THEN reason ELSE '' END AS why, count(*) AS n"
