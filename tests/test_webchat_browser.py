@@ -11,6 +11,8 @@ from playwright.async_api import async_playwright, expect
 from tests.webchat_network import start_demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The README's screenshots are refreshed with `UPDATE_SCREENSHOTS=1 make test`; a plain run
+# writes them to a temporary folder so that it leaves the work tree as it was.
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
@@ -42,6 +44,7 @@ async def say(page, text: str) -> None:
 
 
 async def test_a_question_goes_from_one_page_to_another_live(browser, tmp_path):
+    shots = DOCS if os.environ.get("UPDATE_SCREENSHOTS") else tmp_path
     app = await start_demo(tmp_path)
     try:
         address = app.web_address
@@ -50,7 +53,7 @@ async def test_a_question_goes_from_one_page_to_another_live(browser, tmp_path):
         await expect(picker.get_by_role("heading", name="Demo members")).to_be_visible()
         await expect(picker.get_by_role("heading", name="Demo facilitators")).to_be_visible()
         await expect(picker.get_by_role("button", name="New member")).to_be_visible()
-        await picker.screenshot(path=str(DOCS / "webchat-pick.png"))
+        await picker.screenshot(path=str(shots / "webchat-pick.png"))
 
         amina = await open_as(browser, address, "Amina Yusuf")
         fatou = await open_as(browser, address, "Fatou Diop")
@@ -75,8 +78,8 @@ async def test_a_question_goes_from_one_page_to_another_live(browser, tmp_path):
         await expect(kwame.get_by_text("Write your reply").last).to_be_visible()
         await say(kwame, "In Ghana, LEAP used community focal persons to find eligible households.")
         await expect(amina.locator(".bubble", has_text="LEAP used community focal persons")).to_be_visible(timeout=10000)
-        await amina.screenshot(path=str(DOCS / "webchat-asker.png"))
-        await fatou.screenshot(path=str(DOCS / "webchat-facilitator.png"))
+        await amina.screenshot(path=str(shots / "webchat-asker.png"))
+        await fatou.screenshot(path=str(shots / "webchat-facilitator.png"))
 
         await kwame.reload()
         await expect(kwame.locator(".bubble", has_text=question)).to_be_visible()
