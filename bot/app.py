@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on the cards
+DIGESTS_EVERY = 300.0  # seconds between looks for digests that are due
 
 
 @dataclass
@@ -87,6 +88,7 @@ class App:
         progress = BroadcastProgress(services)
         services.broadcasts = progress
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
+        deadlines.every(DIGESTS_EVERY, community.send_digests, "digests", now_too=True)
         adapters = [*_platform_adapters(settings), *extra_adapters]
         for adapter in adapters:
             delivery.add(adapter)

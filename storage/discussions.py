@@ -54,6 +54,18 @@ class SqliteDiscussionStore:
         )
         return [_discussion(row) for row in rows]
 
+    async def approved_between(self, start: float, end: float) -> list[Discussion]:
+        rows = await self.database.fetch_all(
+            f"SELECT {_COLUMNS} FROM discussion WHERE state = 'approved' AND approved_at > ? AND approved_at <= ?"
+            " ORDER BY approved_at", (start, end))
+        return [_discussion(row) for row in rows]
+
+    async def published_between(self, start: float, end: float) -> list[Discussion]:
+        rows = await self.database.fetch_all(
+            f"SELECT {_COLUMNS} FROM discussion WHERE state = 'published' AND published_at > ? AND published_at <= ?"
+            " ORDER BY published_at", (start, end))
+        return [_discussion(row) for row in rows]
+
     async def add_reply(self, discussion_id: int, member_id: int, text: str, anonymous: bool, now: float) -> Reply:
         async with self.database.transaction() as connection:
             cursor = await connection.execute(

@@ -8,7 +8,8 @@ from bot.services.members import Recipient
 from storage.database import Database
 
 _MEMBER_COLUMNS = (
-    "id, name, organization, country, topics, language, featured_consent, role, status, delivery, joined_at"
+    "id, name, organization, country, topics, language, featured_consent, role, status, delivery, joined_at,"
+    " digest_hour, timezone, digest_sent_at"
 )
 
 
@@ -50,11 +51,13 @@ class SqliteMemberStore:
         async with self.database.transaction() as connection:
             await connection.execute(
                 "UPDATE member SET name = ?, organization = ?, country = ?, topics = ?, language = ?,"
-                " featured_consent = ?, role = ?, status = ?, delivery = ? WHERE id = ?",
+                " featured_consent = ?, role = ?, status = ?, delivery = ?, digest_hour = ?, timezone = ?,"
+                " digest_sent_at = ? WHERE id = ?",
                 (
                     member.name, member.organization, member.country, ";".join(member.topics),
                     member.language, int(member.featured_consent), member.role.value,
-                    member.status.value, member.delivery.value, member.id,
+                    member.status.value, member.delivery.value, member.digest_hour, member.timezone,
+                    member.digest_sent_at, member.id,
                 ),
             )
 
@@ -115,6 +118,12 @@ class SqliteMemberStore:
         )
         return [member for row in rows if (member := await self.get(row["member_id"])) is not None]
 
+    async def digest_readers(self) -> list[Member]:
+        rows = await self.database.fetch_all(
+            "SELECT id FROM member WHERE status = 'active' AND delivery IN ('daily', 'weekly') ORDER BY id"
+        )
+        return [member for row in rows if (member := await self.get(row["id"])) is not None]
+
     async def count_active(self) -> int:
         row = await self.database.fetch_one("SELECT count(*) FROM member WHERE status = 'active'")
         return int(row[0]) if row else 0
@@ -133,6 +142,9 @@ def _member(row, identities) -> Member:  # type: ignore[no-untyped-def]
         status=Status(row["status"]),
         delivery=DeliveryPreference(row["delivery"]),
         joined_at=row["joined_at"],
+        digest_hour=row["digest_hour"],
+        timezone=row["timezone"],
+        digest_sent_at=row["digest_sent_at"],
         identities=tuple(
             Identity(i["platform"], i["user_id"], i["chat_id"], bool(i["reachable"]), i["last_seen_at"])
             for i in identities

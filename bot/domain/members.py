@@ -53,6 +53,9 @@ class Member:
     delivery: DeliveryPreference = DeliveryPreference.INSTANT
     identities: tuple[Identity, ...] = ()
     joined_at: float = 0.0
+    digest_hour: int = 8  # local hour of the daily or weekly digest
+    timezone: str = "UTC"
+    digest_sent_at: float | None = None
 
     @property
     def is_facilitator(self) -> bool:

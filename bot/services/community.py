@@ -19,7 +19,7 @@ from bot.ports import (
     Acknowledgement, Address, ButtonPress, Incoming, IncomingCommand, IncomingText, PersonCard, Sender,
     TranscriptEntry,
 )
-from bot.services import asking, consolidation, joining, membership, moderation, replying, searching
+from bot.services import asking, consolidation, digests, joining, membership, moderation, replying, searching
 from bot.services.buttons import ButtonAction
 from bot.services.conversation import Conversation
 from bot.services.outbox import Envelope, Priority
@@ -62,6 +62,7 @@ BUTTONS: dict[str, ButtonRule] = {
     joining.EDIT_FIELD: ButtonRule(lambda turn, d, arg: joining.press_edit_field(turn, arg), "owner", False),
     joining.TOGGLE_FEATURE: ButtonRule(lambda turn, d, arg: joining.press_toggle_feature(turn), "owner", False),
     membership.LEAVE: ButtonRule(lambda turn, d, arg: membership.press_leave(turn), "owner", False),
+    digests.CHOOSE: ButtonRule(lambda turn, d, arg: digests.press_choice(turn, arg), "owner", False),
     asking.ASK_ANYWAY: ButtonRule(lambda turn, d, arg: asking.press_ask_anyway(turn), "owner", False),
     searching.READ: ButtonRule(lambda turn, d, arg: searching.show(turn, d.id), "member", True),  # type: ignore[union-attr]
     moderation.CLOSE_NOW: ButtonRule(_on_discussion(consolidation.press_close_now), "facilitator", True),
@@ -86,6 +87,8 @@ COMMANDS: dict[str, Callable[[Turn, str], Awaitable[None]]] = {
     "ask": lambda turn, args: _ask_command(turn, args),
     "search": lambda turn, args: searching.search(turn, args),
     "read": lambda turn, args: searching.read(turn, args),
+    "digest": lambda turn, args: digests.show_choice(turn, args),
+    "timezone": lambda turn, args: digests.set_timezone(turn, args),
 }
 
 # Commands that make sense in a group chat; others get "write to me privately".
@@ -162,6 +165,9 @@ class Community:
                 await consolidation.close(services, discussion, by=None)
         finally:
             services.waker.wake()
+
+    async def send_digests(self) -> None:
+        await digests.send_due(self.services)
 
     async def reminder_due(self, discussion_id: int) -> None:
         services = self.services

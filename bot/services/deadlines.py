@@ -40,8 +40,9 @@ class Deadlines:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    def every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
-        """A job repeated while the bot runs (progress reports, digests)."""
+    def every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str, now_too: bool = False) -> None:
+        """A job repeated while the bot runs (progress reports, digests); with `now_too`, also
+        once at start, which catches up what was missed while the bot was down."""
         async def guarded() -> None:
             try:
                 await job()
@@ -49,7 +50,8 @@ class Deadlines:
                 log.exception("the %s job failed; it runs again next time", name)
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, replace_existing=True,
-                                coalesce=True, max_instances=1)
+                                coalesce=True, max_instances=1,
+                                **({"next_run_time": datetime.now(timezone.utc)} if now_too else {}))
 
     def schedule(self, discussion: Discussion) -> None:
         """(Re)plan the close and the reminder of an open discussion."""
