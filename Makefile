@@ -29,5 +29,8 @@ clean:
 	rm -rf $(VENV) build *.egg-info
 
 # The built-in web chat with a demo community; no tokens needed. Data stays in demo/.
+DEMO_DIR ?= demo
+DEMO_PORT ?= 8080
+
 demo: $(STAMP)
-	$(BIN)/facilitator demo --dir demo
+	$(BIN)/facilitator demo --dir $(DEMO_DIR) --port $(DEMO_PORT)
