@@ -7,6 +7,7 @@ and honours `RetryLater.after_seconds`, so no rate limiter is stacked here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 PERMANENT = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated", "bot was kicked",
              "have no rights to send", "not enough rights", "chat_write_forbidden")
 POLL_TIMEOUT = 5  # seconds a getUpdates waits: short, so that a stop never takes long
+MAX_PART_WAITS = 5  # "too many requests" waited out between the parts of one long message
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,10 @@ class TelegramAdapter:
         try:
             for index, text in enumerate(parts):
                 last = index == len(parts) - 1
-                sent = await self._bot.send_message(
-                    chat_id=to.destination, text=text, parse_mode=ParseMode.HTML,
-                    reply_markup=markup if last else None,
-                    reply_to_message_id=int(message.reply_to) if message.reply_to and index == 0 else None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                sent = await self._send_part(
+                    to, text, markup if last else None,
+                    int(message.reply_to) if message.reply_to and index == 0 else None,
+                    waits_allowed=MAX_PART_WAITS if ids else 0,
                 )
                 ids.append(str(sent.message_id))
         except TelegramError as error:
@@ -175,8 +176,27 @@ class TelegramAdapter:
             return _failure(error)
         return Sent(ids[-1], tuple(ids[:-1]))
 
+    async def _send_part(self, to: Address, text: str, markup: InlineKeyboardMarkup | None, reply_to: int | None,
+                         waits_allowed: int):  # type: ignore[no-untyped-def]
+        """One part of a message. Once a first part is out, the rest must follow: a "too many
+        requests" between parts is waited out here instead of failing the whole message."""
+        for attempt in range(waits_allowed + 1):
+            try:
+                return await self._bot.send_message(
+                    chat_id=to.destination, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    reply_to_message_id=reply_to, link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except RetryAfter as error:
+                if attempt == waits_allowed:
+                    raise
+                await asyncio.sleep(_seconds(error.retry_after))
+        raise AssertionError("unreachable")
+
     async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
         parts = render_parts(message.spans)
+        if len(parts) > 1:
+            # One message cannot hold it: send it whole as new messages rather than cut it.
+            return await self.send(to, message)
         try:
             await self._bot.edit_message_text(
                 chat_id=to.destination, message_id=int(message_id), text=parts[-1], parse_mode=ParseMode.HTML,
@@ -205,11 +225,15 @@ def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def _seconds(retry_after: object) -> float:
+    """PTB 22 gives retry_after in seconds, later versions as a timedelta."""
+    total = getattr(retry_after, "total_seconds", None)
+    return float(total()) if callable(total) else float(retry_after)  # type: ignore[arg-type]
+
+
 def _failure(error: TelegramError) -> DeliveryResult:
     if isinstance(error, RetryAfter):
-        retry_after = error.retry_after
-        seconds = retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else float(retry_after)
-        return RetryLater("Telegram asked to slow down (429)", after_seconds=seconds)
+        return RetryLater("Telegram asked to slow down (429)", after_seconds=_seconds(error.retry_after))
     if isinstance(error, Forbidden):
         return Undeliverable(error.message)
     if isinstance(error, BadRequest) and any(reason in error.message.lower() for reason in PERMANENT):

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from adapters.telegram import TelegramSettings, check_online
 from adapters.telegram_text import render_parts, utf16_length
-from bot.ports import Span
+from bot.ports import Address, Outgoing, Sent, Span
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_network import FACILITATOR_ID, join, start_app, telegram_settings
 
@@ -73,6 +73,23 @@ def test_long_texts_are_split_at_boundaries_with_every_part_valid_html():
         start = whole.index(text[:50])
         end = start + len(text)
         assert end == len(whole) or whole[end] in " \n", "a part ended inside a word"
+
+
+async def test_an_edit_too_long_for_one_message_is_sent_whole_instead(api, tmp_path):
+    from adapters.telegram import TelegramAdapter
+    from tests.inbox_recorder import RecordingInbox
+
+    adapter = TelegramAdapter(TelegramSettings(token=api.token, base_url=api.base_url))
+    await adapter.start(RecordingInbox())
+    try:
+        first = await adapter.send(Address("telegram", "7", "7"), Outgoing.plain("short card"))
+        long_text = "A sentence about cash transfers and children. " * 200
+        edited = await adapter.edit(Address("telegram", "7", "7"), first.message_id, Outgoing.plain(long_text))
+        assert isinstance(edited, Sent) and edited.other_ids
+        shown = "".join(m.text for m in api.chats[7][1:])
+        assert shown.replace(" ", "") == long_text.replace(" ", "")
+    finally:
+        await adapter.stop()
 
 
 # --- the whole flow, polling -----------------------------------------------------------------

@@ -1,0 +1,26 @@
+"""An Inbox that only records, for testing an adapter on its own."""
+
+from __future__ import annotations
+
+from bot.ports import Acknowledgement, Address, Incoming, PersonCard, TranscriptEntry
+
+
+class RecordingInbox:
+    def __init__(self) -> None:
+        self.events: list[Incoming] = []
+
+    async def handle(self, event: Incoming) -> Acknowledgement:
+        self.events.append(event)
+        return Acknowledgement()
+
+    async def people_on(self, platform: str) -> list[PersonCard]:
+        return []
+
+    async def command_list(self, language: str) -> list[tuple[str, str]]:
+        return [("help", "What I can do")]
+
+    async def transcript(self, address: Address, limit: int = 200) -> list[TranscriptEntry]:
+        return []
+
+    async def wake(self, address: Address) -> None:
+        return None
