@@ -195,15 +195,9 @@ async def press_reject_without_reason(turn: Turn, discussion: Discussion) -> Non
 async def clarification_request(turn: Turn, discussion: Discussion, text: str) -> None:
     services = turn.services
     changed = discussion.ask_to_clarify(turn.member.id, text)
-    if isinstance(changed, Refusal):
-        await _refuse_and_stop(turn, discussion, changed)
+    asker = await _store_change(turn, discussion, changed)
+    if asker is None or isinstance(changed, Refusal):
         return
-    if not await _save(turn, changed, discussion.version):
-        return
-    await turn.stop_waiting()
-    asker = await services.members.get(discussion.asker_id)
-    assert asker is not None
-    await update_cards(services, changed, asker, turn.member)
     await services.conversations.set(asker.id, Conversation("clarify.answer", {"discussion": discussion.id}), turn.now)
     await _tell_asker(services, asker, lambda t: compose(
         t("A facilitator has a question about your question #{number}:", number=discussion.id), "\n\n",
@@ -240,15 +234,9 @@ async def clarification_answer(turn: Turn, discussion: Discussion, text: str) ->
 async def new_text(turn: Turn, discussion: Discussion, text: str) -> None:
     services = turn.services
     changed = discussion.edit(turn.member.id, text)
-    if isinstance(changed, Refusal):
-        await _refuse_and_stop(turn, discussion, changed)
+    asker = await _store_change(turn, discussion, changed)
+    if asker is None or isinstance(changed, Refusal):
         return
-    if not await _save(turn, changed, discussion.version):
-        return
-    await turn.stop_waiting()
-    asker = await services.members.get(discussion.asker_id)
-    assert asker is not None
-    await update_cards(services, changed, asker, turn.member)
     await turn.say(turn.t("Question #{number} now reads as you wrote it.", number=discussion.id))
     await _tell_asker(services, asker, lambda t: compose(
         t("A facilitator edited your question #{number} before sharing it. It now reads:", number=discussion.id),
@@ -259,15 +247,9 @@ async def new_text(turn: Turn, discussion: Discussion, text: str) -> None:
 async def reject(turn: Turn, discussion: Discussion, reason: str) -> None:
     services = turn.services
     changed = discussion.reject(turn.member.id, reason)
-    if isinstance(changed, Refusal):
-        await _refuse_and_stop(turn, discussion, changed)
+    asker = await _store_change(turn, discussion, changed)
+    if asker is None or isinstance(changed, Refusal):
         return
-    if not await _save(turn, changed, discussion.version):
-        return
-    await turn.stop_waiting()
-    asker = await services.members.get(discussion.asker_id)
-    assert asker is not None
-    await update_cards(services, changed, asker, turn.member)
     turn.notice = turn.t("Rejected")
     await turn.say(turn.t("Question #{number} was rejected; the asker has been told.", number=discussion.id))
     if await _asker_waits_on(services, asker.id, discussion.id):
@@ -276,6 +258,21 @@ async def reject(turn: Turn, discussion: Discussion, reason: str) -> None:
         t("Your question #{number} will not be shared with the network.", number=discussion.id),
         *(["\n\n", t("The facilitator explained:"), "\n", italic(changed.reason)] if changed.reason else []),
     ))
+
+
+async def _store_change(turn: Turn, discussion: Discussion, changed: Discussion | Refusal) -> Member | None:
+    """Store a facilitator's change and update every card about it. The asker, or None when
+    the change was refused (the facilitator has been told why)."""
+    if isinstance(changed, Refusal):
+        await _refuse_and_stop(turn, discussion, changed)
+        return None
+    if not await _save(turn, changed, discussion.version):
+        return None
+    await turn.stop_waiting()
+    asker = await turn.services.members.get(discussion.asker_id)
+    assert asker is not None
+    await update_cards(turn.services, changed, asker, turn.member)
+    return asker
 
 
 # --- broadcast ----------------------------------------------------------------------------
