@@ -9,6 +9,9 @@ from storage.database import Database
 
 # Broad queries are ranked among this many most recent matches (see _match).
 RANK_WINDOW = 300
+# A word in more than this share of the replies is too common to rank by (see _distinctive).
+COMMON_SHARE = 0.1
+COMMON_PROBE = 200
 _COLUMNS = "discussion_id, title, question, summary, contributions, language, published_at"
 
 
@@ -36,14 +39,14 @@ class SqliteArchive:
         terms = search_terms(words)
         if not terms:
             return []
-        quoted = [_quote(term) for term in terms]
-        hits = await self._match(" AND ".join(quoted), limit)
+        phrases = [_quote(term) for term in terms]
+        hits = await self._match(phrases, "AND", limit)
         if not hits and len(terms[-1]) >= 4:
             # Cut to the length of a prefix index, so that FTS5 reads one list, not thousands.
             stem = terms[-1][:6] if len(terms[-1]) >= 6 else terms[-1][:4]
-            hits = await self._match(" AND ".join([*quoted[:-1], _quote(stem) + "*"]), limit)
-        if not hits and len(quoted) > 1:
-            hits = await self._match(" OR ".join(quoted), limit)
+            hits = await self._match([*phrases[:-1], _quote(stem) + "*"], "AND", limit)
+        if not hits and len(phrases) > 1:
+            hits = await self._match(phrases, "OR", limit)
         return hits
 
     async def similar(self, text: str, limit: int = 3) -> list[SearchHit]:
@@ -82,31 +85,59 @@ class SqliteArchive:
         row = await self.database.fetch_one("SELECT count(*) FROM consolidated_reply")
         return int(row[0]) if row else 0
 
-    async def _match(self, query: str, limit: int) -> list[SearchHit]:
-        # bm25 must score every matching row, and a broad query ("children") matches most of
-        # the archive: rank within the RANK_WINDOW most recent matches (walking rowids
-        # backwards costs almost nothing), then make snippets for the few rows shown.
-        floor = await self.database.fetch_one(
+    async def _match(self, phrases: list[str], operator: str, limit: int) -> list[SearchHit]:
+        """The best `limit` replies matching the phrases.
+
+        bm25 counts, for each phrase, every document that holds it, so a word found in most of
+        the archive ("children", "programme") costs a scan of the whole index and says little
+        about relevance anyway. So: take the RANK_WINDOW most recent matches (walking rowids
+        backwards costs almost nothing), rank them with bm25 over the distinctive phrases only,
+        then by a match in the title or question, then by date; snippets for the few shown."""
+        query = f" {operator} ".join(phrases)
+        floor_row = await self.database.fetch_one(
             "SELECT rowid FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ?"
-            " ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-            (query, RANK_WINDOW - 1),
-        )
-        ranked = await self.database.fetch_all(
-            "SELECT rowid, rank FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ? AND rowid >= ?"
-            " ORDER BY rank LIMIT ?",
-            (query, floor[0] if floor else 0, limit),
-        )
-        hits = []
-        for row in ranked:
-            found = await self.database.fetch_one(
-                "SELECT r.title, r.published_at, snippet(consolidated_reply_fts, -1, '[', ']', '…', 16) AS snippet"
-                " FROM consolidated_reply_fts JOIN consolidated_reply r ON r.discussion_id = consolidated_reply_fts.rowid"
-                " WHERE consolidated_reply_fts MATCH ? AND consolidated_reply_fts.rowid = ?",
-                (query, row["rowid"]),
-            )
-            if found is not None:
-                hits.append(SearchHit(row["rowid"], found["title"], found["published_at"], found["snippet"], -row["rank"]))
-        return hits
+            " ORDER BY rowid DESC LIMIT 1 OFFSET ?", (query, RANK_WINDOW - 1))
+        floor = floor_row[0] if floor_row else 0
+        candidates = [row[0] for row in await self.database.fetch_all(
+            "SELECT rowid FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ? AND rowid >= ?"
+            " ORDER BY rowid DESC", (query, floor))]
+        if not candidates:
+            return []
+        matching = set(candidates)
+        order: list[int] = []
+        distinctive = [phrase for phrase in phrases if await self._distinctive(phrase)]
+        if distinctive:
+            ranked = await self.database.fetch_all(
+                "SELECT rowid FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ? AND rowid >= ?"
+                " ORDER BY rank LIMIT ?",
+                (f" {operator} ".join(distinctive), max(floor, candidates[-1]), RANK_WINDOW))
+            order = [row[0] for row in ranked if row[0] in matching]
+        if len(order) < limit:
+            in_heading = await self.database.fetch_all(
+                "SELECT rowid FROM consolidated_reply_fts WHERE consolidated_reply_fts MATCH ? AND rowid >= ?"
+                " ORDER BY rowid DESC LIMIT ?", (f"{{title question}}: ({query})", floor, limit))
+            for rowid in [row[0] for row in in_heading] + candidates:
+                if rowid not in order:
+                    order.append(rowid)
+        shown = order[:limit]
+        rows = await self.database.fetch_all(
+            "SELECT f.rowid, r.title, r.published_at, snippet(consolidated_reply_fts, -1, '[', ']', '…', 16) AS snippet"
+            " FROM consolidated_reply_fts f JOIN consolidated_reply r ON r.discussion_id = f.rowid"
+            f" WHERE consolidated_reply_fts MATCH ? AND f.rowid >= ? AND f.rowid IN ({','.join('?' * len(shown))})",
+            (query, min(shown), *shown))
+        found = {row[0]: row for row in rows}
+        return [SearchHit(rowid, found[rowid]["title"], found[rowid]["published_at"], found[rowid]["snippet"],
+                          -float(position)) for position, rowid in enumerate(shown) if rowid in found]
+
+    async def _distinctive(self, phrase: str) -> bool:
+        """Whether the phrase is in fewer than COMMON_SHARE of the replies, judged from how
+        many rowids its COMMON_PROBE most recent matches span."""
+        newest, oldest, count = await self.database.fetch_one(
+            "SELECT max(rowid), min(rowid), count(*) FROM (SELECT rowid FROM consolidated_reply_fts"
+            " WHERE consolidated_reply_fts MATCH ? ORDER BY rowid DESC LIMIT ?)", (phrase, COMMON_PROBE))
+        if count < COMMON_PROBE:
+            return True
+        return count / (newest - oldest + 1) < COMMON_SHARE
 
 
 def _quote(term: str) -> str:
