@@ -48,7 +48,7 @@ class TelegramAdapter:
     platform = "telegram"
     capabilities = Capabilities(
         max_text=4096, max_buttons=100, max_button_label=64, can_edit=True, can_reply_to=True,
-        messages_per_second=30.0, per_chat_interval=1.0,
+        messages_per_second=30.0, per_chat_interval=1.0, group_interval=3.0,  # 20 a minute in a group
     )
 
     def __init__(self, settings: TelegramSettings) -> None:

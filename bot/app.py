@@ -62,7 +62,7 @@ class App:
         rooms = {}
         if settings.telegram and settings.telegram.facilitator_chat_id:
             chat = settings.telegram.facilitator_chat_id
-            rooms["telegram"] = Address("telegram", chat, chat)
+            rooms["telegram"] = Address("telegram", "", chat)
         deadlines = Deadlines(clock, settings.community.reminder_before)
         services = Services(
             members=members,

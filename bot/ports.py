@@ -17,7 +17,8 @@ class Address:
 
     `user_id` is the person's id on that platform; `chat_id` is where to write to them
     (a private chat, a Slack DM channel, a phone number, a group). When `chat_id` is empty the
-    adapter writes to the person directly.
+    adapter writes to the person directly; a group, such as the facilitators', has a chat_id
+    and no user_id.
     """
 
     platform: str
@@ -27,6 +28,10 @@ class Address:
     @property
     def destination(self) -> str:
         return self.chat_id or self.user_id
+
+    @property
+    def is_group(self) -> bool:
+        return not self.user_id
 
 
 # --- what people send --------------------------------------------------------------------
@@ -156,9 +161,11 @@ class Capabilities:
     max_button_label: int
     can_edit: bool
     can_reply_to: bool
-    # Sends per second the platform allows for the whole bot, and per chat.
+    # Sends per second the platform allows for the whole bot; seconds between two messages
+    # to one person's chat, and to a group (an Address without a user_id).
     messages_per_second: float = 30.0
     per_chat_interval: float = 1.0
+    group_interval: float = 1.0
 
 
 @dataclass(frozen=True)

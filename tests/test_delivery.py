@@ -187,6 +187,15 @@ def test_the_pacer_spaces_sends_evenly_instead_of_bursting():
     assert slots[-1] - slots[0] == pytest.approx(59 / 30)
 
 
+def test_a_group_is_paced_more_slowly_than_a_private_chat():
+    pacer = Pacer(messages_per_second=30, per_chat_interval=1.0, per_chat_burst=1, group_interval=3.0)
+    pacer.mark_group("-100")
+    for chat in ("-100", "amina"):
+        pacer.take(chat, 0.0)
+    assert pacer.chat_ready_at("-100", 0.0) == pytest.approx(3.0)
+    assert pacer.chat_ready_at("amina", 0.0) == pytest.approx(1.0)
+
+
 def test_the_pacer_lets_a_chat_have_a_small_burst_then_one_a_second():
     pacer = Pacer(messages_per_second=30, per_chat_interval=1.0, per_chat_burst=2)
     for _ in range(2):

@@ -65,6 +65,7 @@ class Delivery:
         pacer = Pacer(
             self._rates.get(adapter.platform, capabilities.messages_per_second),
             self._intervals.get(adapter.platform, capabilities.per_chat_interval),
+            group_interval=capabilities.group_interval,
         )
         self._senders[adapter.platform] = _Sender(self, adapter, pacer)
 
@@ -164,6 +165,8 @@ class _Sender:
         clock = self.delivery.clock
         now = clock.now()
         chat = row.to.destination
+        if row.to.is_group:
+            self.pacer.mark_group(chat)
         if chat in self._busy_chats:
             return False  # the next claim takes it, once the message before it has gone
         ready = self.pacer.chat_ready_at(chat, now)

@@ -18,19 +18,26 @@ class _ChatAllowance:
 
 class Pacer:
     def __init__(self, messages_per_second: float, per_chat_interval: float, per_chat_burst: int = 2,
-                 safety: float = 0.97) -> None:
+                 safety: float = 0.97, group_interval: float | None = None) -> None:
         self.interval = 1.0 / (messages_per_second * safety) if messages_per_second > 0 else 0.0
         self.per_chat_interval = per_chat_interval
+        self.group_interval = per_chat_interval if group_interval is None else group_interval
+        self._groups: set[str] = set()
         self.per_chat_burst = per_chat_burst
         self._next_slot = 0.0
         self._chats: dict[str, _ChatAllowance] = {}
+
+    def mark_group(self, chat: str) -> None:
+        """This chat is a group: it is paced at the group interval."""
+        self._groups.add(chat)
 
     def chat_ready_at(self, chat: str, now: float) -> float:
         """When this chat may receive its next message (now, or later)."""
         allowance = self._refill(chat, now)
         ready = allowance.blocked_until
-        if allowance.tokens < 1.0 and self.per_chat_interval > 0:
-            ready = max(ready, now + (1.0 - allowance.tokens) * self.per_chat_interval)
+        interval = self._interval(chat)
+        if allowance.tokens < 1.0 and interval > 0:
+            ready = max(ready, now + (1.0 - allowance.tokens) * interval)
         return max(ready, now)
 
     def next_slot(self, now: float) -> float:
@@ -51,12 +58,16 @@ class Pacer:
         allowance.tokens = 0.0
         self._next_slot = max(self._next_slot, now + min(seconds, 1.0))
 
+    def _interval(self, chat: str) -> float:
+        return self.group_interval if chat in self._groups else self.per_chat_interval
+
     def _refill(self, chat: str, now: float) -> _ChatAllowance:
         allowance = self._chats.get(chat)
+        interval = self._interval(chat)
         if allowance is None:
             allowance = self._chats[chat] = _ChatAllowance(float(self.per_chat_burst), now)
-        elif self.per_chat_interval > 0:
-            gained = (now - allowance.updated) / self.per_chat_interval
+        elif interval > 0:
+            gained = (now - allowance.updated) / interval
             allowance.tokens = min(float(self.per_chat_burst), allowance.tokens + gained)
             allowance.updated = now
         else:
