@@ -248,3 +248,25 @@ def test_check_config_online_runs_from_the_command_line(tmp_path):
                             capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TG": "1:x"}, timeout=60)
     assert result.returncode == 1
     assert "cannot reach the Bot API" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_people_talking_in_a_group_do_not_become_members(api, tmp_path):
+    settings = telegram_settings(tmp_path, api, group="-100777")
+    app = await start_app(settings)
+    try:
+        group = api.group(-100777)
+        stranger = api.user(999, "Passer-by")
+        await group.message_from(stranger, "Hello everyone, what is this bot?")
+        await group.message_from(stranger, "/help")
+        for _ in range(100):  # both group messages handled (kept in the inbound log)
+            if rows(settings, "SELECT count(*) FROM inbound WHERE user_id = '999'") == [(2,)]:
+                break
+            await asyncio.sleep(0.05)
+        assert rows(settings, "SELECT count(*) FROM inbound WHERE user_id = '999'") == [(2,)]
+        assert rows(settings, "SELECT count(*) FROM identity WHERE user_id = '999'") == [(0,)]
+        await stranger.send("/whoami")
+        await stranger.receives("Your Telegram id is 999")
+        assert rows(settings, "SELECT count(*) FROM identity WHERE user_id = '999'") == [(1,)]
+        assert not group.messages
+    finally:
+        await app.stop()

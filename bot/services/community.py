@@ -110,6 +110,8 @@ class Community:
         await services.inbound.record(
             sender.address.platform, sender.address.user_id, sender.address.chat_id, kind, body, services.clock.now()
         )
+        if sender.in_group and await self._stranger(sender):
+            return await self._answer_stranger_in_group(event)
         try:
             async with services.database.transaction():
                 turn, is_new = await self._turn_for(sender)
@@ -220,6 +222,20 @@ class Community:
             member = await self._with_role(member)
         origin = address if sender.in_group or not private_chat else Address(address.platform, address.user_id, private_chat)
         return Turn(services, member, origin, services.translator(member.language), is_new=is_new), is_new
+
+    async def _stranger(self, sender: Sender) -> bool:
+        """Someone in a group who never wrote to the bot and is no listed facilitator: talking
+        in a group does not make a person a member."""
+        address = sender.address
+        if self.services.facilitators.lists(address.platform, address.user_id):
+            return False
+        return await self.services.members.find_by_identity(address.platform, address.user_id) is None
+
+    async def _answer_stranger_in_group(self, event: Incoming) -> Acknowledgement:
+        if isinstance(event, ButtonPress):
+            t = self.services.translator("")
+            return Acknowledgement(notice=t("Only facilitators can do that."), refused=True)
+        return Acknowledgement()
 
     async def _with_role(self, member: Member) -> Member:
         """Facilitators are who the configuration says, on the platforms it lists."""
