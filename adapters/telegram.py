@@ -1,6 +1,11 @@
 """Telegram, on python-telegram-bot 22: turns updates into the core's events and the core's
 messages into Telegram messages. It decides nothing about members or discussions.
 
+A card and a prompt are drawn as HTML messages with an inline keyboard (a prompt's current
+text in a block that Telegram copies on a tap); a notice answers the button press as a toast.
+Handlers only hand the update to the core, which keeps it and answers through the outbox: a
+button's spinner stops when the core's notice comes back.
+
 Pacing is the delivery engine's: it calls `send` one message at a time at Telegram's pace
 and honours `RetryLater.after_seconds`, so no rate limiter is stacked here.
 """
@@ -9,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -19,9 +25,10 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from adapters.telegram_text import render_parts
 from bot.ports import (
-    MAX_TOKEN_BYTES, Address, ButtonPress, Capabilities, DeliveryResult, Inbox, IncomingCommand, IncomingText,
-    Outgoing, RetryLater, Sender, Sent, Undeliverable,
+    MAX_TOKEN_BYTES, Address, ButtonPress, Capabilities, DeliveryResult, Envelope, Inbox, IncomingCommand,
+    IncomingText, Message, Notice, Outgoing, PlatformContext, RetryLater, Sender, Sent, Span, Undeliverable,
 )
+from bot.settings_reader import ConfigError, Section
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +48,18 @@ class TelegramSettings:
     port: int = 8443
     secret_token: str = ""
     facilitator_chat_id: str = ""
-    languages: list[str] = field(default_factory=lambda: ["en"])
 
 
 class TelegramAdapter:
     platform = "telegram"
     capabilities = Capabilities(
-        max_text=4096, max_buttons=100, max_button_label=64, can_edit=True, can_reply_to=True,
+        max_text=4096, max_buttons=100, max_button_label=64, can_edit=True, can_reply_to=True, can_toast=True,
         messages_per_second=30.0, per_chat_interval=1.0, group_interval=3.0,  # 20 a minute in a group
     )
 
-    def __init__(self, settings: TelegramSettings) -> None:
+    def __init__(self, settings: TelegramSettings, context: PlatformContext = PlatformContext()) -> None:
         self.settings = settings
+        self.languages = list(context.languages)
         self._application: Application | None = None
         self._inbox: Inbox | None = None
 
@@ -95,7 +102,7 @@ class TelegramAdapter:
     async def _register_commands(self, inbox: Inbox) -> None:
         assert self._application is not None
         bot = self._application.bot
-        languages = self.settings.languages or ["en"]
+        languages = self.languages or ["en"]
         try:
             for language in languages:
                 commands = [BotCommand(c, d[:256]) for c, d in await inbox.command_list(language)]
@@ -111,7 +118,7 @@ class TelegramAdapter:
         if user is None or chat is None or user.is_bot:
             return None
         return Sender(Address("telegram", str(user.id), str(chat.id)), user.full_name,
-                      in_group=chat.type != "private")
+                      in_group=chat.type != "private", locale=user.language_code or "")
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         sender, message = self._sender(update), update.effective_message
@@ -135,13 +142,18 @@ class TelegramAdapter:
         query, sender = update.callback_query, self._sender(update)
         if query is None or self._inbox is None:
             return
-        notice = None
-        if sender is not None and query.data:
-            message_id = str(query.message.message_id) if query.message else None
-            acknowledgement = await self._inbox.handle(ButtonPress(sender, query.data, message_id))
-            notice = acknowledgement.notice
+        if sender is None or not query.data:
+            await self._answer(query.id, None)
+            return
+        message_id = str(query.message.message_id) if query.message else None
+        acknowledgement = await self._inbox.handle(ButtonPress(sender, query.data, message_id, interaction=query.id))
+        if not acknowledgement.accepted:
+            await self._answer(query.id, acknowledgement.refusal)
+        # Otherwise the core answers the press (its Notice) once it has handled it.
+
+    async def _answer(self, query_id: str, text: str | None) -> None:
         try:
-            await query.answer(text=(notice or "")[:200] or None)
+            await self._bot.answer_callback_query(query_id, text=(text or "")[:200] or None)
         except TelegramError as error:
             log.info("could not answer a button press: %s", error)
 
@@ -155,16 +167,20 @@ class TelegramAdapter:
         assert self._application is not None, "the Telegram adapter is not started"
         return self._application.bot
 
-    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
-        parts = render_parts(message.spans)
+    async def send(self, envelope: Envelope) -> DeliveryResult:
+        to, message = envelope.to, envelope.message
+        if isinstance(message, Notice):
+            return await self._toast(message)
+        parts = render_parts(_spans(message))
         markup = _keyboard(message)
+        reply_to = message.reply_to if isinstance(message, Message) else None
         ids: list[str] = []
         try:
             for index, text in enumerate(parts):
                 last = index == len(parts) - 1
                 sent = await self._send_part(
                     to, text, markup if last else None,
-                    int(message.reply_to) if message.reply_to and index == 0 else None,
+                    int(reply_to) if reply_to and index == 0 else None,
                     waits_allowed=MAX_PART_WAITS if ids else 0,
                 )
                 ids.append(str(sent.message_id))
@@ -175,6 +191,16 @@ class TelegramAdapter:
                 return Sent(ids[-1], tuple(ids[:-1]))
             return _failure(error)
         return Sent(ids[-1], tuple(ids[:-1]))
+
+    async def _toast(self, notice: Notice) -> DeliveryResult:
+        """A notice answers its button press; one answered too late is no failure to retry."""
+        try:
+            await self._bot.answer_callback_query(notice.interaction, text=notice.text[:200] or None)
+        except BadRequest as error:
+            log.info("a button press was answered too late: %s", error.message)
+        except TelegramError as error:
+            return _failure(error)
+        return Sent("")
 
     async def _send_part(self, to: Address, text: str, markup: InlineKeyboardMarkup | None, reply_to: int | None,
                          waits_allowed: int):  # type: ignore[no-untyped-def]
@@ -192,11 +218,12 @@ class TelegramAdapter:
                 await asyncio.sleep(_seconds(error.retry_after))
         raise AssertionError("unreachable")
 
-    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
-        parts = render_parts(message.spans)
+    async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
+        to, message = envelope.to, envelope.message
+        parts = render_parts(_spans(message))
         if len(parts) > 1:
             # One message cannot hold it: send it whole as new messages rather than cut it.
-            return await self.send(to, message)
+            return await self.send(envelope)
         try:
             await self._bot.edit_message_text(
                 chat_id=to.destination, message_id=int(message_id), text=parts[-1], parse_mode=ParseMode.HTML,
@@ -209,6 +236,12 @@ class TelegramAdapter:
         except TelegramError as error:
             return _failure(error)
         return Sent(message_id)
+
+
+def _spans(message: Outgoing) -> tuple[Span, ...]:
+    """Every kind of message is drawn as styled text: a card's title, fields and body, a
+    prompt's question and the text to change."""
+    return message.spans
 
 
 def _keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
@@ -260,3 +293,38 @@ async def check_online(settings: TelegramSettings) -> str | None:
         return f"the Bot API at {settings.base_url} answered: {error}"
     log.info("Telegram: the token belongs to @%s", me.username)
     return None
+
+
+class TelegramPlugin:
+    name = "telegram"
+
+    def read_settings(self, section: Section) -> TelegramSettings:
+        mode = section.choice("mode", ("polling", "webhook"), default="polling")
+        settings = TelegramSettings(
+            token=section.secret("token", required=True),
+            base_url=section.url("base_url", default="https://api.telegram.org/bot"),
+            mode=mode,
+            webhook_url=section.url("webhook_url", required=mode == "webhook"),
+            host=section.string("host", default="0.0.0.0" if mode == "webhook" else "127.0.0.1"),
+            port=section.port("port", default=8443),
+            secret_token=section.secret("secret_token", required=mode == "webhook"),
+            facilitator_chat_id=section.identifier("facilitator_chat_id"),
+        )
+        if settings.secret_token and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.secret_token):
+            raise ConfigError("telegram.secret_token", "use 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return settings
+
+    def build(self, settings: TelegramSettings, context: PlatformContext) -> TelegramAdapter:
+        return TelegramAdapter(settings, context)
+
+    async def check_online(self, settings: TelegramSettings) -> str | None:
+        return await check_online(settings)
+
+    def normalise_user_id(self, raw: str) -> str:
+        return raw.strip()
+
+    def facilitators_room(self, settings: TelegramSettings) -> Address | None:
+        return Address("telegram", "", settings.facilitator_chat_id) if settings.facilitator_chat_id else None
+
+
+PLUGIN = TelegramPlugin()

@@ -30,6 +30,8 @@ def render(spans: list[Span] | tuple[Span, ...]) -> str:
     out = []
     for span in spans:
         text = html.escape(span.text, quote=False)
+        if span.code:
+            text = f"<pre>{text}</pre>"
         if span.link:
             text = f'<a href="{html.escape(span.link, quote=True)}">{text}</a>'
         if span.italic:
@@ -90,9 +92,9 @@ def _slice(spans: tuple[Span, ...], start: int, end: int) -> list[Span]:
             piece = span.text[low - span_start:high - span_start]
             if low == start:
                 piece = piece.lstrip(" \n") if not out else piece
-            out.append(Span(piece, span.bold, span.italic, span.link))
+            out.append(Span(piece, span.bold, span.italic, span.link, span.code))
     while out and not out[-1].text.strip():
         out.pop()
     if out:
-        out[-1] = Span(out[-1].text.rstrip(), out[-1].bold, out[-1].italic, out[-1].link)
+        out[-1] = Span(out[-1].text.rstrip(), out[-1].bold, out[-1].italic, out[-1].link, out[-1].code)
     return [span for span in out if span.text]

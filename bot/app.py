@@ -1,34 +1,50 @@
-"""The composition root: storage, the core, the delivery engine and the platforms' adapters,
-wired together. With bot/cli.py, the only module of bot/ that knows the concrete parts."""
+"""The composition root: storage, the core's features, the delivery engine and the platforms'
+adapters, wired together. With bot/cli.py, the only module of bot/ that knows the concrete
+parts; each feature receives here exactly what it uses."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from pathlib import Path
+from typing import Mapping, Sequence
 
+from adapters import registry
+from bot import config as configuration
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.ports import Adapter, Address
+from bot.ports import Adapter, PlatformContext, PlatformPlugin
+from bot.services.asking import Asking
+from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
-from bot.services.community import Community
+from bot.services.cards import Cards
+from bot.services.changes import Changes
+from bot.services.closing import Closing
 from bot.services.deadlines import Deadlines
 from bot.services.delivery import Delivery
+from bot.services.digests import Digests
+from bot.services.dispatch import Dispatcher
+from bot.services.intake import Intake
+from bot.services.joining import Joining
 from bot.services.language import LanguageDetector
+from bot.services.membership import Membership
+from bot.services.messaging import Messenger
+from bot.services.moderation import Moderation
+from bot.services.people import People
 from bot.services.progress import BroadcastProgress
-from bot.services.turn import Services
+from bot.services.publishing import Publishing
+from bot.services.replying import Replying
+from bot.services.routes import Routes
+from bot.services.searching import Searching
 from bot.texts.catalog import Texts
-from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
 from storage.archive import SqliteArchive
+from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
 from storage.database import Database
 from storage.discussions import SqliteDiscussionStore
 from storage.drafts import SqliteDraftStore
 from storage.members import SqliteMemberStore
 from storage.outbox import SqliteOutbox
-
-if TYPE_CHECKING:
-    from adapters.telegram import TelegramSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +52,58 @@ PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on t
 DIGESTS_EVERY = 300.0  # seconds between looks for digests that are due
 
 
+def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """The configuration file, each platform's section read by its own adapter."""
+    return configuration.load(path, registry(), environ)
+
+
+async def check_online(settings: Settings) -> list[str]:
+    """One line per enabled platform whose API does not answer as it should."""
+    plugins = registry()
+    problems = []
+    for name, platform_settings in settings.platforms.items():
+        problem = await plugins[name].check_online(platform_settings)
+        if problem:
+            problems.append(f"{name}: {problem}")
+    return problems
+
+
 @dataclass
 class App:
     settings: Settings
+    clock: Clock
     database: Database
-    community: Community
+    intake: Intake
     delivery: Delivery
     deadlines: Deadlines
+    people: People
+    closing: Closing
+    digests: Digests
+    members: SqliteMemberStore
+    discussions: SqliteDiscussionStore
+    archive: SqliteArchive
+    cards: Cards
+    broadcast: Broadcast
+    codec: ButtonCodec
+    routes: Routes
     adapters: list[Adapter] = field(default_factory=list)
 
     @classmethod
-    async def build(cls, settings: Settings, clock: Clock | None = None,
-                    extra_adapters: Sequence[Adapter] = ()) -> "App":
+    async def build(cls, settings: Settings, clock: Clock | None = None, extra_adapters: Sequence[Adapter] = (),
+                    plugins: Mapping[str, PlatformPlugin] | None = None) -> "App":
         clock = clock or SystemClock()
+        plugins = registry() if plugins is None else plugins
+        community = settings.community
+        context = PlatformContext(community.languages, community.default_language)
+        adapters = [plugins[name].build(platform, context) for name, platform in settings.platforms.items()]
+        adapters += extra_adapters
+        rooms = {name: room for name, platform in settings.platforms.items()
+                 if (room := plugins[name].facilitators_room(platform)) is not None}
+
         database = await Database.open(settings.storage_path)
-        members = SqliteMemberStore(database)
-        outbox = SqliteOutbox(database)
+        members, discussions = SqliteMemberStore(database), SqliteDiscussionStore(database)
+        outbox, archive = SqliteOutbox(database), SqliteArchive(database)
+        conversations = SqliteConversationStore(database)
         # Pacing is about the platforms' real seconds, whatever clock the deadlines follow.
         delivery = Delivery(
             outbox, SystemClock(), members,
@@ -59,92 +111,76 @@ class App:
             messages_per_second=dict(settings.delivery.messages_per_second),
             per_chat_interval=dict(settings.delivery.per_chat_interval),
         )
-        rooms = {}
-        if settings.telegram and settings.telegram.facilitator_chat_id:
-            chat = settings.telegram.facilitator_chat_id
-            rooms["telegram"] = Address("telegram", "", chat)
-        deadlines = Deadlines(clock, settings.community.reminder_before)
-        services = Services(
-            members=members,
-            discussions=SqliteDiscussionStore(database),
-            conversations=SqliteConversationStore(database),
-            outbox=outbox,
-            inbound=SqliteInboundLog(database),
-            database=database,
-            texts=Texts(settings.community.languages, settings.community.default_language),
-            community=settings.community,
-            facilitators=settings.facilitators,
-            codec=ButtonCodec(await SqliteSecrets(database).secret("buttons")),
-            clock=clock,
-            waker=delivery,
-            detector=LanguageDetector(),
-            drafts=SqliteDraftStore(database),
-            archive=SqliteArchive(database),
-            deadlines=deadlines,
-            rooms=rooms,
-        )
-        community = Community(services)
-        deadlines.connect(community.deadline_reached, community.reminder_due)
-        progress = BroadcastProgress(services)
-        services.broadcasts = progress
-        deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
-        deadlines.every(DIGESTS_EVERY, community.send_digests, "digests", now_too=True)
-        adapters = [*_platform_adapters(settings), *extra_adapters]
+        messenger = Messenger(outbox, Texts(community.languages, community.default_language))
         for adapter in adapters:
             delivery.add(adapter)
-        return cls(settings, database, community, delivery, deadlines, adapters)
+            messenger.add_platform(adapter.platform, adapter.capabilities)
+        codec = ButtonCodec(await SqliteSecrets(database).secret("buttons"))
+        deadlines = Deadlines(clock, community.reminder_before)
+
+        cards = Cards(members, discussions, messenger, rooms, community.default_language)
+        changes = Changes(discussions, members)
+        progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
+        replying = Replying(discussions, members, messenger, codec)
+        broadcast = Broadcast(members, messenger, codec, watch=progress)
+        searching = Searching(archive)
+        asking = Asking(discussions, archive, cards, LanguageDetector())
+        joining = Joining(members, community.name, community.languages, ask=asking.draft)
+        moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
+                                codec, community.reply_window)
+        publishing = Publishing(discussions, members, SqliteDraftStore(database), archive, cards, changes, broadcast,
+                                deadlines, messenger, codec, community.reply_window)
+        closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
+                          database, delivery, clock, community.reminder_before)
+        digests = Digests(members, discussions, messenger, codec, database, delivery, clock)
+        cards.offer(moderation.card_actions)
+        cards.offer(closing.card_actions)
+
+        routes = Routes()
+        # The order here is the order of /help and of the command menus.
+        routes.include(joining, asking, searching, digests, moderation, Membership(members, routes), replying,
+                       broadcast, closing, publishing)
+        people = People(members, settings.facilitators, database, clock)
+        dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
+                                joining, asking, replying)
+        intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
+                        clock)
+
+        deadlines.connect(closing.deadline_reached, closing.reminder_due)
+        deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
+        deadlines.every(DIGESTS_EVERY, digests.send_due, "digests", now_too=True)
+        return cls(settings, clock, database, intake, delivery, deadlines, people, closing, digests, members, discussions,
+                   archive, cards, broadcast, codec, routes, adapters)
 
     @property
     def web_address(self) -> str | None:
-        """The web chat's address, once it is listening."""
-        return next((getattr(adapter, "url") for adapter in self.adapters if adapter.platform == "webchat"), None)
+        """The address of the bot's own web pages, once they are served."""
+        return next((getattr(adapter, "url") for adapter in self.adapters if hasattr(adapter, "url")), None)
 
     async def seed_demo(self) -> None:
         from bot.demo import seed
 
-        await seed(self.community.services)
+        await seed(self)
 
     async def start(self) -> None:
         self.deadlines.start()
-        await self.community.prepare()
+        await self.people.enrol_facilitators(dict(self.settings.facilitators.by_platform))
+        await self.closing.reschedule_open()
+        await self.intake.start()
         for adapter in self.adapters:
-            await adapter.start(self.community)
+            await adapter.start(self.intake)
             log.info("%s is running", adapter.platform)
         await self.delivery.start()
 
     async def stop(self) -> None:
-        """Stop receiving first, then stop sending (unsent rows stay queued), then close."""
+        """Stop receiving first, then handling (what is kept waits for the next start), then
+        sending (unsent rows stay queued), then close."""
         for adapter in reversed(self.adapters):
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=5)
             except Exception:
                 log.exception("%s did not stop cleanly", adapter.platform)
+        await self.intake.stop(timeout=3)
         self.deadlines.stop()
         await self.delivery.stop(timeout=3)
         await self.database.close()
-
-
-def telegram_settings(settings: Settings) -> "TelegramSettings":
-    from adapters.telegram import TelegramSettings
-
-    config = settings.telegram
-    assert config is not None
-    return TelegramSettings(
-        token=config.token, base_url=config.base_url, mode=config.mode, webhook_url=config.webhook_url,
-        host=config.host, port=config.port, secret_token=config.secret_token,
-        facilitator_chat_id=config.facilitator_chat_id, languages=list(settings.community.languages),
-    )
-
-
-def _platform_adapters(settings: Settings) -> list[Adapter]:
-    adapters: list[Adapter] = []
-    if settings.telegram is not None:
-        from adapters.telegram import TelegramAdapter
-
-        adapters.append(TelegramAdapter(telegram_settings(settings)))
-    if settings.webchat is not None:
-        from adapters.webchat import WebChatAdapter, WebChatSettings
-
-        web = settings.webchat
-        adapters.append(WebChatAdapter(WebChatSettings(host=web.host, port=web.port, secret=web.secret, demo=web.demo)))
-    return adapters

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bot import config as configuration
-from bot.config import ConfigError, Settings
+from bot.config import Settings
+from bot.settings_reader import ConfigError
 
 log = logging.getLogger("facilitator")
 
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(arguments: argparse.Namespace) -> int:
-    settings = configuration.load(arguments.config)
+    settings = _load(arguments.config)
     _configure_logging(settings.log_level)
     return asyncio.run(_serve(settings))
 
@@ -85,7 +85,7 @@ def _demo(arguments: argparse.Namespace) -> int:
     from bot.demo_setup import prepare_demo
 
     config_path, fresh = prepare_demo(arguments.dir, arguments.port)
-    settings = configuration.load(config_path)
+    settings = _load(config_path)
     _configure_logging(settings.log_level)
     return asyncio.run(_serve(settings, seed=fresh, announce=True))
 
@@ -117,7 +117,7 @@ async def _serve(settings: Settings, seed: bool = False, announce: bool = False)
 
 
 def _check_config(arguments: argparse.Namespace) -> int:
-    settings = configuration.load(arguments.config)
+    settings = _load(arguments.config)
     print(f"{arguments.config}: the configuration is valid.")
     print(f"  community: {settings.community.name} ({', '.join(settings.community.languages)})")
     print(f"  storage: {settings.storage_path}")
@@ -133,7 +133,7 @@ def _check_config(arguments: argparse.Namespace) -> int:
 
 
 def _import_members(arguments: argparse.Namespace) -> int:
-    settings = configuration.load(arguments.config)
+    settings = _load(arguments.config)
     try:
         text = arguments.file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -167,7 +167,7 @@ async def _write_members(settings: Settings, text: str) -> int:
 
 
 def _export(arguments: argparse.Namespace) -> int:
-    settings = configuration.load(arguments.config)
+    settings = _load(arguments.config)
     return asyncio.run(_write_export(settings, arguments.format, arguments.out))
 
 
@@ -196,15 +196,15 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
 
 
 async def _check_online(settings: Settings) -> list[str]:
-    problems = []
-    if settings.telegram is not None:
-        from adapters.telegram import check_online
-        from bot.app import telegram_settings
+    from bot.app import check_online
 
-        problem = await check_online(telegram_settings(settings))
-        if problem:
-            problems.append(f"telegram: {problem}")
-    return problems
+    return await check_online(settings)
+
+
+def _load(path: Path) -> Settings:
+    from bot.app import load_settings
+
+    return load_settings(path)
 
 
 def _configure_logging(level: str) -> None:

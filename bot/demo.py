@@ -7,13 +7,18 @@ It is written through the core's own services and stores, like any other change.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
-from bot.domain.discussions import Discussion, State
+from bot.clock import Clock
+from bot.config import Settings
+from bot.domain.discussions import Discussion, State, title_of
 from bot.domain.members import Identity, Member, Role
-from bot.services import moderation
-from bot.services.archive import ArchivedReply
-from bot.services.consolidation import title_of
-from bot.services.turn import Services
+from bot.services.archive import Archive, ArchivedReply
+from bot.services.broadcast import Broadcast
+from bot.services.cards import Cards
+from bot.services.conversation import UnitOfWork
+from bot.services.discussions import DiscussionStore
+from bot.services.members import MemberStore
 
 DAY = 86400.0
 
@@ -98,14 +103,27 @@ PUBLISHED = (
 )
 
 
+class Community(Protocol):
+    """The parts of the running app the demo is written through."""
+
+    settings: Settings
+    clock: Clock
+    database: UnitOfWork
+    members: MemberStore
+    discussions: DiscussionStore
+    archive: Archive
+    cards: Cards
+    broadcast: Broadcast
+
+
 def user_id(person: DemoPerson) -> str:
     return f"demo-{person.key}"
 
 
-async def seed(services: Services, closing_in: float = 180.0) -> None:
+async def seed(services: Community, closing_in: float = 180.0) -> None:
     """Fill an empty database with the demo community."""
     now = services.clock.now()
-    window = services.community.reply_window
+    window = services.settings.community.reply_window
     members: dict[str, Member] = {}
     async with services.database.transaction():
         for person in PEOPLE:
@@ -138,19 +156,19 @@ async def seed(services: Services, closing_in: float = 180.0) -> None:
             await services.discussions.add_reply(closing.id, members[key].id, text, False, now - DAY)
 
         waiting = await services.discussions.create(members["amina"].id, WAITING_QUESTION, "en", False, now - 3600)
-        await moderation.send_cards(services, waiting, members["amina"])
+        await services.cards.send_moderation(waiting, members["amina"])
 
 
-async def _open(services: Services, asker: Member, question: str, by: Member, approved_at: float,
+async def _open(services: Community, asker: Member, question: str, by: Member, approved_at: float,
                 deadline_at: float) -> Discussion:
     discussion = await services.discussions.create(asker.id, question, "en", False, approved_at - 3600)
     opened = await _move(services, discussion, state=State.APPROVED, state_by=by.id, approved_at=approved_at,
                          deadline_at=deadline_at)
-    await moderation.broadcast(services, opened, asker)
+    await services.broadcast.share(opened, asker)
     return opened
 
 
-async def _move(services: Services, discussion: Discussion, **changes: object) -> Discussion:
+async def _move(services: Community, discussion: Discussion, **changes: object) -> Discussion:
     """Seed data is history, not a facilitator's action: it is written as it stands."""
     moved = replace(discussion, version=discussion.version + 1, **changes)  # type: ignore[arg-type]
     saved = await services.discussions.save(moved, discussion.version)

@@ -1,14 +1,20 @@
 """Platform-neutral types: what adapters hand to the core and what the core asks them to send.
 
-Adapters (`adapters/*`) translate a platform's updates into these events and render
-`Outgoing` messages into the platform's form; they never decide anything about members or
-discussions. The core never sees a platform type.
+Adapters (`adapters/*`) translate a platform's updates into these events and render the
+core's messages (a plain message, a card, a prompt for text, a short notice) in the
+platform's own way; they never decide anything about members or discussions. The core never
+sees a platform type. `PlatformPlugin` is how an adapter joins: its settings, its
+construction and its online check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+
+if TYPE_CHECKING:
+    from bot.settings_reader import Section
 
 
 @dataclass(frozen=True)
@@ -39,13 +45,15 @@ class Address:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who sent an event. `name` is what the platform calls them, a hint for joining."""
+    """Who sent an event. `name` is what the platform calls them, a hint for joining;
+    `locale` the language their app is set to, when the platform says."""
 
     address: Address
     name: str = ""
     # True when the event came from a group or channel rather than a private chat: the core
     # answers there but never takes the group for the person's own address.
     in_group: bool = False
+    locale: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,9 +80,22 @@ class ButtonPress:
     token: str
     # The platform's id of the message that carried the button, when known.
     message_id: str | None = None
+    # The platform's handle to answer this press (Telegram's callback query id, Slack's
+    # trigger id): a Notice or a Prompt sent with it shows as a toast or opens a form.
+    interaction: str | None = None
 
 
-Incoming = IncomingText | IncomingCommand | ButtonPress
+@dataclass(frozen=True)
+class FormSubmitted:
+    """The person filled in a form the bot opened for a Prompt (a Slack modal)."""
+
+    sender: Sender
+    token: str  # the Prompt's token
+    text: str
+    interaction: str | None = None
+
+
+Incoming = IncomingText | IncomingCommand | ButtonPress | FormSubmitted
 
 
 # --- what the bot sends ------------------------------------------------------------------
@@ -89,6 +110,15 @@ class Span:
     bold: bool = False
     italic: bool = False
     link: str | None = None
+    # Shown as-is, in a block the person can copy (the current text of something to edit).
+    code: bool = False
+
+
+class Style(StrEnum):
+    DEFAULT = "default"
+    PRIMARY = "primary"
+    # Destructive or final (Reject, Discard): drawn apart where the platform can.
+    DANGER = "danger"
 
 
 @dataclass(frozen=True)
@@ -96,12 +126,24 @@ class Button:
     label: str
     # The core's short opaque token (at most 64 bytes: Telegram's callback_data limit).
     token: str
+    style: Style = Style.DEFAULT
+    # A shorter label for platforms whose buttons hold few characters (WhatsApp: 20).
+    short: str = ""
+
+
+Rows = tuple[tuple[Button, ...], ...]
+
+
+def rows_of(buttons: Sequence[Sequence[Button]]) -> Rows:
+    return tuple(tuple(row) for row in buttons if row)
 
 
 @dataclass(frozen=True)
-class Outgoing:
+class Message:
+    """A plain message, with buttons under it when it has any."""
+
     spans: tuple[Span, ...]
-    buttons: tuple[tuple[Button, ...], ...] = ()
+    buttons: Rows = ()
     # Platform message id this message answers (shown as a reply where the platform can).
     reply_to: str | None = None
 
@@ -110,11 +152,140 @@ class Outgoing:
         return "".join(span.text for span in self.spans)
 
     @staticmethod
-    def plain(text: str, buttons: Sequence[Sequence[Button]] = ()) -> "Outgoing":
-        return Outgoing(spans=(Span(text),), buttons=tuple(tuple(row) for row in buttons))
+    def plain(text: str, buttons: Sequence[Sequence[Button]] = ()) -> "Message":
+        return Message(spans=(Span(text),), buttons=rows_of(buttons))
 
+
+@dataclass(frozen=True)
+class Field:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """Something to act on (a question waiting for approval, a draft to publish): a title,
+    a status line, labelled fields, a body, and actions."""
+
+    title: str
+    fields: tuple[Field, ...] = ()
+    body: tuple[Span, ...] = ()
+    buttons: Rows = ()
+    status: str = ""
+    # Said in place of what a platform cannot show when the body had to be shortened.
+    more: str = ""
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        """The card as plain styled text, for platforms that draw it as a message."""
+        spans = [Span(self.title, bold=True)]
+        if self.status:
+            spans.append(Span("\n" + self.status))
+        for field in self.fields:
+            spans.append(Span(f"\n{field.label}: {field.value}"))
+        if self.body:
+            spans.append(Span("\n\n"))
+            spans.extend(self.body)
+        return tuple(spans)
+
+    @property
+    def text(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Ask the person for a text. Where the platform has forms (Slack's modals) it opens one
+    with `label` and `prefill`; elsewhere the question is asked in the chat and the person's
+    next message is the answer, with `prefill` shown so it can be copied and changed."""
+
+    question: tuple[Span, ...]
+    label: str
+    token: str  # signed; comes back in FormSubmitted
+    prefill: str = ""
+    submit: str = "Send"
+    buttons: Rows = ()  # other answers (Skip, Reject without a reason)
+    multiline: bool = True
+    interaction: str | None = None  # a form opens in answer to this press
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        if not self.prefill:
+            return self.question
+        return (*self.question, Span("\n\n"), Span(self.prefill, code=True))
+
+    @property
+    def text(self) -> str:
+        return "".join(span.text for span in self.spans)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short answer to a button press: a toast on platforms that have them."""
+
+    text: str
+    interaction: str
+    refused: bool = False
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return (Span(self.text),)
+
+    @property
+    def buttons(self) -> Rows:
+        return ()
+
+
+Outgoing = Message | Card | Prompt | Notice
 
 MAX_TOKEN_BYTES = 64
+
+
+class Purpose(StrEnum):
+    """What a message is for: the delivery engine orders by it, platforms with a service
+    window pick a template by it, and replies are recognised by it."""
+
+    ANSWER = "answer"  # to a person who is waiting
+    NOTICE = "notice"  # the toast of a button press
+    CARD = "card"  # a facilitator's card
+    REPLY = "reply"  # a member's reply, forwarded to the asker
+    STATUS = "status"  # a discussion's progress, to facilitators
+    THANKS = "thanks"
+    BROADCAST = "broadcast"  # an approved question, to the network
+    REMINDER = "reminder"
+    DIGEST = "digest"
+    CONSOLIDATED = "consolidated"  # a published consolidated reply, to the network
+
+
+class Priority(IntEnum):
+    """Lower goes first: a person waiting for an answer never waits behind a broadcast."""
+
+    ANSWER = 0
+    CARD = 1
+    BROADCAST = 2
+
+
+@dataclass(frozen=True)
+class TemplateHint:
+    """What a platform with a service window sends instead when the window is closed: an
+    approved template with the opening words of what is shared and a button that brings the
+    whole of it once the person taps it."""
+
+    preview: str
+    button: Button
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message for one recipient, and what it is for."""
+
+    to: Address
+    message: Outgoing
+    purpose: Purpose = Purpose.ANSWER
+    priority: Priority = Priority.ANSWER
+    member_id: int | None = None
+    discussion_id: int | None = None
+    template: TemplateHint | None = None
 
 
 # --- what an adapter reports back ---------------------------------------------------------
@@ -149,23 +320,45 @@ class Undeliverable:
     reason: str
 
 
-DeliveryResult = Sent | RetryLater | Undeliverable
+@dataclass(frozen=True)
+class OutsideWindow:
+    """The platform only lets the bot write first within a time after the person's last
+    message (WhatsApp: 24 hours) and had no template for this: the message waits, with the
+    rest of the person's queue, until they write again."""
+
+    reason: str
+
+
+DeliveryResult = Sent | RetryLater | Undeliverable | OutsideWindow
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a platform can show, so each adapter fits the core's one message to it."""
+    """What a platform can show. The core reads these when it composes, so nothing it sends
+    is cut or refused later."""
 
     max_text: int
     max_buttons: int
     max_button_label: int
     can_edit: bool
     can_reply_to: bool
+    # A toast for a button press's Notice (else the core says it as a message, if needed).
+    can_toast: bool = False
+    # Forms (modals) for a Prompt (else the question is asked in the chat).
+    can_open_forms: bool = False
+    # The longest text of a message that carries buttons, when shorter than max_text.
+    max_text_with_buttons: int | None = None
+    # Seconds after a person's last message during which the bot may write freely.
+    service_window: float | None = None
     # Sends per second the platform allows for the whole bot; seconds between two messages
     # to one person's chat, and to a group (an Address without a user_id).
     messages_per_second: float = 30.0
     per_chat_interval: float = 1.0
     group_interval: float = 1.0
+
+    @property
+    def text_with_buttons(self) -> int:
+        return self.max_text_with_buttons or self.max_text
 
 
 @dataclass(frozen=True)
@@ -181,12 +374,11 @@ class PersonCard:
 
 @dataclass(frozen=True)
 class Acknowledgement:
-    """The core's immediate answer to an event. For a button press `notice` is a short
-    toast (Telegram's answerCallbackQuery); everything else the core says goes through the
-    outbox."""
+    """The core's immediate answer to an event: kept (and to be handled in a moment), or
+    refused at the door with a reason the adapter may show (a flood)."""
 
-    notice: str | None = None
-    refused: bool = False
+    accepted: bool = True
+    refusal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,7 +395,10 @@ class TranscriptEntry:
 class Inbox(Protocol):
     """The core's entry point, as an adapter sees it."""
 
-    async def handle(self, event: Incoming) -> Acknowledgement: ...
+    async def handle(self, event: Incoming) -> Acknowledgement:
+        """Keep the event and return at once; the core handles it right after, in order
+        with the same person's other events."""
+        ...
 
     async def people_on(self, platform: str) -> list[PersonCard]: ...
 
@@ -232,6 +427,39 @@ class Adapter(Protocol):
 
     async def stop(self) -> None: ...
 
-    async def send(self, to: Address, message: Outgoing) -> DeliveryResult: ...
+    async def send(self, envelope: Envelope) -> DeliveryResult: ...
 
-    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult: ...
+    async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult: ...
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """What an adapter is told about the community when it is built."""
+
+    languages: tuple[str, ...] = ("en",)
+    default_language: str = "en"
+
+
+class PlatformPlugin(Protocol):
+    """A platform as the composition root sees it: each adapter module exports one."""
+
+    name: str
+
+    def read_settings(self, section: "Section") -> Any:
+        """The adapter's own settings from its section of the configuration file; each
+        problem a ConfigError naming the key."""
+        ...
+
+    def build(self, settings: Any, context: PlatformContext) -> Adapter: ...
+
+    async def check_online(self, settings: Any) -> str | None:
+        """None when the platform's API answers with these settings, else one line."""
+        ...
+
+    def normalise_user_id(self, raw: str) -> str:
+        """A user id as written in `[facilitators]`, in the form the platform sends."""
+        ...
+
+    def facilitators_room(self, settings: Any) -> Address | None:
+        """The facilitators' shared group on this platform, when one is set."""
+        ...

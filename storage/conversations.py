@@ -35,13 +35,24 @@ class SqliteInboundLog:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, now: float) -> int:
+    async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, event: str,
+                     now: float) -> int:
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
-                "INSERT INTO inbound (platform, user_id, chat_id, kind, body, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (platform, user_id, chat_id, kind, body, now),
+                "INSERT INTO inbound (platform, user_id, chat_id, kind, body, event, received_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (platform, user_id, chat_id, kind, body, event, now),
             )
             return cursor.lastrowid or 0
+
+    async def pending(self) -> list[tuple[int, str]]:
+        rows = await self.database.fetch_all(
+            "SELECT id, event FROM inbound WHERE handled_at IS NULL AND event IS NOT NULL ORDER BY id")
+        return [(row["id"], row["event"]) for row in rows]
+
+    async def mark_handled(self, row: int, outcome: str, now: float) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute("UPDATE inbound SET handled_at = ?, outcome = ? WHERE id = ?", (now, outcome, row))
 
 
 class SqliteSecrets:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from bot.domain.discussions import Discussion, Reply, State
+from bot.ports import Address
+from bot.services.outbox import CardCopy
 from storage.database import Database
 
 _COLUMNS = (
@@ -54,6 +56,11 @@ class SqliteDiscussionStore:
         )
         return [_discussion(row) for row in rows]
 
+    async def asked_by(self, member_id: int) -> list[Discussion]:
+        rows = await self.database.fetch_all(
+            f"SELECT {_COLUMNS} FROM discussion WHERE asker_id = ? ORDER BY id DESC", (member_id,))
+        return [_discussion(row) for row in rows]
+
     async def approved_between(self, start: float, end: float) -> list[Discussion]:
         rows = await self.database.fetch_all(
             f"SELECT {_COLUMNS} FROM discussion WHERE state = 'approved' AND approved_at > ? AND approved_at <= ?"
@@ -98,12 +105,14 @@ class SqliteDiscussionStore:
                 (discussion_id, outbox_id, kind, language),
             )
 
-    async def cards(self, discussion_id: int, kind: str) -> list[tuple[int, str]]:
+    async def cards(self, discussion_id: int, kind: str) -> list[CardCopy]:
         rows = await self.database.fetch_all(
-            "SELECT outbox_id, language FROM card WHERE discussion_id = ? AND kind = ? ORDER BY outbox_id",
+            "SELECT c.outbox_id, c.language, o.platform, o.user_id, o.chat_id, o.member_id FROM card c"
+            " JOIN outbox o ON o.id = c.outbox_id WHERE c.discussion_id = ? AND c.kind = ? ORDER BY c.outbox_id",
             (discussion_id, kind),
         )
-        return [(row["outbox_id"], row["language"]) for row in rows]
+        return [CardCopy(row["outbox_id"], row["language"], Address(row["platform"], row["user_id"], row["chat_id"]),
+                         row["member_id"]) for row in rows]
 
 
 def _discussion(row) -> Discussion:  # type: ignore[no-untyped-def]

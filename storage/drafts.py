@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.consolidation import Draft
+from bot.domain.drafts import Draft
 from storage.database import Database
 
 

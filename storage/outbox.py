@@ -1,15 +1,18 @@
-"""The outbox: one row per message per recipient, written before anything is sent."""
+"""The outbox: one row per message per recipient, written before anything is sent.
+
+A row waiting for its person to write again (outside a platform's service window) stays
+queued with `not_before` at WAITING_FOR_PERSON, so nothing claims it until `wake_person`."""
 
 from __future__ import annotations
 
 import time
 from typing import Sequence
 
-from bot.ports import Address, Outgoing, TranscriptEntry
-from bot.services.outbox import (
-    Envelope, Priority, QueuedMessage, SentMessage, decode_message, encode_message,
-)
+from bot.ports import Address, Envelope, Message, Outgoing, Priority, Purpose, TranscriptEntry
+from bot.services.outbox import QueuedMessage, SentMessage, decode_body, decode_message, encode_body
 from storage.database import Database
+
+WAITING_FOR_PERSON = 1e18
 
 
 class SqliteOutbox:
@@ -25,13 +28,14 @@ class SqliteOutbox:
         async with self.database.transaction() as connection:
             cursor = await connection.execute("SELECT COALESCE(MAX(id), 0) FROM outbox")
             (last,) = await cursor.fetchone()  # type: ignore[misc]
-            bodies: dict[int, str] = {}
+            bodies: dict[tuple[int, int], str] = {}
             rows = []
             for envelope in envelopes:
-                body = bodies.setdefault(id(envelope.message), encode_message(envelope.message))
+                key = (id(envelope.message), id(envelope.template))
+                body = bodies.setdefault(key, encode_body(envelope.message, envelope.template))
                 rows.append((
                     envelope.to.platform, envelope.to.user_id, envelope.to.chat_id, envelope.member_id,
-                    int(envelope.priority), envelope.purpose, envelope.discussion_id, body, now,
+                    int(envelope.priority), envelope.purpose.value, envelope.discussion_id, body, now,
                 ))
             await connection.executemany(
                 "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
@@ -42,7 +46,7 @@ class SqliteOutbox:
         return list(range(last + 1, last + 1 + len(envelopes)))
 
     async def enqueue_edit(self, original_id: int, message: Outgoing) -> int:
-        body = encode_message(message)
+        body = encode_body(message)
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
                 "SELECT platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
@@ -73,14 +77,15 @@ class SqliteOutbox:
 
     async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
         row = await self.database.fetch_one(
-            "SELECT id, member_id, purpose, discussion_id FROM outbox"
+            "SELECT id, member_id, purpose, discussion_id, body FROM outbox"
             " WHERE platform = ? AND user_id = ? AND state = 'sent' AND edit_of IS NULL"
             " AND (message_id = ? OR (' ' || other_ids || ' ') LIKE ?) ORDER BY id DESC LIMIT 1",
             (recipient.platform, recipient.user_id, message_id, f"% {message_id} %"),
         )
         if row is None:
             return None
-        return SentMessage(row["id"], row["member_id"], row["purpose"], row["discussion_id"])
+        return SentMessage(row["id"], row["member_id"], row["purpose"], row["discussion_id"],
+                           decode_message(row["body"]))
 
     async def transcript(self, address: Address, limit: int) -> list[TranscriptEntry]:
         sent = await self.database.fetch_all(
@@ -88,6 +93,7 @@ class SqliteOutbox:
             " COALESCE((SELECT e.body FROM outbox e WHERE e.edit_of = o.id AND e.state = 'sent'"
             "           ORDER BY e.id DESC LIMIT 1), o.body) AS body"
             " FROM outbox o WHERE o.platform = ? AND o.user_id = ? AND o.state = 'sent' AND o.edit_of IS NULL"
+            " AND o.purpose != 'notice'"
             " ORDER BY o.id DESC LIMIT ?",
             (address.platform, address.user_id, limit),
         )
@@ -97,7 +103,7 @@ class SqliteOutbox:
             (address.platform, address.user_id, limit),
         )
         entries = [TranscriptEntry(True, row["message_id"], decode_message(row["body"]), row["sent_at"]) for row in sent]
-        entries += [TranscriptEntry(False, f"in-{row['id']}", Outgoing.plain(row["body"]), row["received_at"])
+        entries += [TranscriptEntry(False, f"in-{row['id']}", Message.plain(row["body"]), row["received_at"])
                     for row in received]
         entries.sort(key=lambda entry: entry.at)
         return entries[-limit:]
@@ -122,14 +128,14 @@ class SqliteOutbox:
                 if row["edit_of_state"] in ("failed", "skipped"):
                     await self.mark_failed(row["id"], "the message it edits was never delivered")
                 continue
+            message, template = decode_body(row["body"])
             claimed.append(QueuedMessage(
                 id=row["id"],
-                to=Address(row["platform"], row["user_id"], row["chat_id"]),
-                message=decode_message(row["body"]),
-                priority=Priority(row["priority"]),
-                purpose=row["purpose"],
-                member_id=row["member_id"],
-                discussion_id=row["discussion_id"],
+                envelope=Envelope(
+                    to=Address(row["platform"], row["user_id"], row["chat_id"]), message=message,
+                    purpose=_purpose(row["purpose"]), priority=Priority(row["priority"]),
+                    member_id=row["member_id"], discussion_id=row["discussion_id"], template=template,
+                ),
                 attempts=row["attempts"],
                 edit_of_message_id=row["edit_of_message_id"],
             ))
@@ -157,6 +163,11 @@ class SqliteOutbox:
                 (reason, row_id),
             )
 
+    async def park(self, row_id: int, reason: str) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute("UPDATE outbox SET reason = ?, not_before = ? WHERE id = ?",
+                                     (reason, WAITING_FOR_PERSON, row_id))
+
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int:
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
@@ -167,7 +178,8 @@ class SqliteOutbox:
 
     async def next_due(self, platform: str) -> float | None:
         row = await self.database.fetch_one(
-            "SELECT MIN(not_before) FROM outbox WHERE platform = ? AND state = 'queued'", (platform,)
+            "SELECT MIN(not_before) FROM outbox WHERE platform = ? AND state = 'queued' AND not_before < ?",
+            (platform, WAITING_FOR_PERSON),
         )
         return row[0] if row and row[0] is not None else None
 
@@ -182,15 +194,16 @@ class SqliteOutbox:
     async def broadcasting(self) -> list[int]:
         rows = await self.database.fetch_all(
             "SELECT DISTINCT discussion_id FROM outbox WHERE state = 'queued' AND purpose = 'broadcast'"
-            " AND discussion_id IS NOT NULL"
+            " AND discussion_id IS NOT NULL AND not_before < ?", (WAITING_FOR_PERSON,)
         )
         return [row[0] for row in rows]
 
     async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
         rows = await self.database.fetch_all(
-            "SELECT state, CASE WHEN state = 'failed' THEN reason ELSE '' END AS why, count(*) AS n"
-            " FROM outbox WHERE discussion_id = ? AND purpose = ? AND edit_of IS NULL GROUP BY state, why",
-            (discussion_id, purpose),
+            "SELECT CASE WHEN state = 'queued' AND not_before >= ? THEN 'waiting' ELSE state END AS state,"
+            " CASE WHEN state = 'failed' THEN reason ELSE '' END AS why, count(*) AS n"
+            " FROM outbox WHERE discussion_id = ? AND purpose = ? AND edit_of IS NULL GROUP BY 1, 2",
+            (WAITING_FOR_PERSON, discussion_id, purpose),
         )
         counts: dict[str, int] = {}
         for row in rows:
@@ -201,3 +214,10 @@ class SqliteOutbox:
 
 def _now() -> float:
     return time.time()
+
+
+def _purpose(value: str) -> Purpose:
+    try:
+        return Purpose(value)
+    except ValueError:  # a row written by a version that had other purposes
+        return Purpose.ANSWER

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.ports import Acknowledgement, Address, Incoming, PersonCard, TranscriptEntry
 
 
@@ -15,6 +17,13 @@ class RecordingInbox:
 
     async def people_on(self, platform: str) -> list[PersonCard]:
         return []
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[Incoming]:
+        """The first `count` events, once they have come."""
+        async with asyncio.timeout(timeout):
+            while len(self.events) < count:
+                await asyncio.sleep(0.01)
+        return self.events[:count]
 
     async def command_list(self, language: str) -> list[tuple[str, str]]:
         return [("help", "What I can do")]

@@ -1,16 +1,22 @@
 """An in-memory platform for end-to-end tests of the core: an Adapter whose "people" are
 test code. It keeps what the bot sent to each person (with edits applied) and lets a test
-write, press buttons and reply like a person would. Lives in tests/, never in the product."""
+write, press buttons, fill in forms and reply like a person would. It can play a platform
+without edits, with forms, or with a service window. Lives in tests/, never in the product."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.ports import (
-    Acknowledgement, Address, ButtonPress, Capabilities, DeliveryResult, IncomingCommand, IncomingText, Inbox,
-    Outgoing, Sender, Sent, Undeliverable,
+    Acknowledgement, Address, ButtonPress, Capabilities, DeliveryResult, Envelope, FormSubmitted, IncomingCommand,
+    IncomingText, Inbox, Message, Notice, Outgoing, OutsideWindow, Prompt, Sender, Sent, Span, Undeliverable,
+)
+
+CAPABILITIES = Capabilities(
+    max_text=4096, max_buttons=20, max_button_label=64, can_edit=True, can_reply_to=True, can_toast=True,
+    messages_per_second=1000, per_chat_interval=0.0,
 )
 
 
@@ -19,6 +25,7 @@ class Received:
     message_id: str
     message: Outgoing
     edits: int = 0
+    envelope: Envelope | None = None
 
     @property
     def text(self) -> str:
@@ -28,21 +35,31 @@ class Received:
         return [button.label for row in self.message.buttons for button in row]
 
 
+@dataclass(frozen=True)
+class PressAnswer:
+    """What a person sees right after pressing: the toast, if any."""
+
+    notice: str | None
+    refused: bool = False
+
+
 class MemoryPlatform:
     """Implements bot.ports.Adapter."""
 
     def __init__(self, platform: str = "memory", capabilities: Capabilities | None = None) -> None:
         self.platform = platform
-        self.capabilities = capabilities or Capabilities(
-            max_text=4096, max_buttons=20, max_button_label=64, can_edit=True, can_reply_to=True,
-            messages_per_second=1000, per_chat_interval=0.0,
-        )
+        self.capabilities = capabilities or CAPABILITIES
         self.inbox: Inbox | None = None
         self.chats: dict[str, list[Received]] = {}
+        self.notices: dict[str, Notice] = {}
+        self.forms: dict[str, Prompt] = {}  # user -> the form open in front of them
+        self.envelopes: list[Envelope] = []  # everything sent, as the core handed it over
         self._ids = itertools.count(1)
         self._changed = asyncio.Condition()
         # People who blocked the bot: sending to them fails for good.
         self.script_undeliverable: set[str] = set()
+        # People whose service window is closed until they write.
+        self.outside_window: set[str] = set()
 
     async def start(self, inbox: Inbox) -> None:
         self.inbox = inbox
@@ -50,20 +67,33 @@ class MemoryPlatform:
     async def stop(self) -> None:
         self.inbox = None
 
-    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+    async def send(self, envelope: Envelope) -> DeliveryResult:
+        to, message = envelope.to, envelope.message
+        self.envelopes.append(envelope)
         if to.user_id in self.script_undeliverable:
             return Undeliverable("blocked")
-        received = Received(str(next(self._ids)), message)
         async with self._changed:
+            if isinstance(message, Notice):
+                self.notices[message.interaction] = message
+                self._changed.notify_all()
+                return Sent("")
+            if to.user_id in self.outside_window:
+                if envelope.template is None:
+                    return OutsideWindow("outside the 24-hour window")
+                hint = envelope.template
+                message = Message((Span(f"[template] {hint.preview}"),), ((hint.button,),))
+            elif isinstance(message, Prompt) and message.interaction and self.capabilities.can_open_forms:
+                self.forms[to.user_id] = message
+            received = Received(str(next(self._ids)), message, envelope=envelope)
             self.chats.setdefault(to.destination, []).append(received)
             self._changed.notify_all()
         return Sent(received.message_id)
 
-    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
+    async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
         async with self._changed:
-            for received in self.chats.get(to.destination, []):
+            for received in self.chats.get(envelope.to.destination, []):
                 if received.message_id == message_id:
-                    received.message = message
+                    received.message = envelope.message
                     received.edits += 1
             self._changed.notify_all()
         return Sent(message_id)
@@ -87,7 +117,8 @@ class Person:
     user_id: str
     name: str = ""
     seen: int = 0
-    acknowledgements: list[Acknowledgement] = field(default_factory=list)
+    answers: list[PressAnswer] = field(default_factory=list)
+    _interactions: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
     def address(self) -> Address:
@@ -99,9 +130,8 @@ class Person:
 
     async def _send(self, event) -> Acknowledgement:  # type: ignore[no-untyped-def]
         assert self.platform.inbox is not None, "the app is not running"
-        acknowledgement = await self.platform.inbox.handle(event)
-        self.acknowledgements.append(acknowledgement)
-        return acknowledgement
+        self.platform.outside_window.discard(self.user_id)
+        return await self.platform.inbox.handle(event)
 
     def _sender(self) -> Sender:
         return Sender(self.address, self.name)
@@ -112,15 +142,28 @@ class Person:
             return await self._send(IncomingCommand(self._sender(), command, args))
         return await self._send(IncomingText(self._sender(), text, reply_to.message_id if reply_to else None))
 
-    async def presses(self, label: str, on: Received | None = None) -> Acknowledgement:
-        """Press the button with this label on the given message, or on the latest one that has it."""
+    async def presses(self, label: str, on: Received | None = None) -> PressAnswer:
+        """Press the button with this label on the given message, or on the latest one that has
+        it; returns once the bot has answered the press."""
         message = on or next((m for m in reversed(self.messages) if label in m.labels()), None)
         assert message is not None, f"{self.user_id} has no message with a {label!r} button: {self.texts()}"
         token = next(b.token for row in message.message.buttons for b in row if b.label == label)
-        return await self._send(ButtonPress(self._sender(), token, message.message_id))
+        return await self.press_token(token, message.message_id)
 
-    async def press_token(self, token: str) -> Acknowledgement:
-        return await self._send(ButtonPress(self._sender(), token))
+    async def press_token(self, token: str, message_id: str | None = None) -> PressAnswer:
+        interaction = f"{self.user_id}-{next(self._interactions)}"
+        await self._send(ButtonPress(self._sender(), token, message_id, interaction))
+        if not self.platform.capabilities.can_toast:
+            return PressAnswer(None)
+        notice = await self.platform.wait_until(lambda: self.platform.notices.get(interaction))
+        answer = PressAnswer(notice.text or None, notice.refused)
+        self.answers.append(answer)
+        return answer
+
+    async def fills_in(self, text: str) -> Acknowledgement:
+        """Submit the form open in front of this person with this text."""
+        form = self.platform.forms.pop(self.user_id)
+        return await self._send(FormSubmitted(self._sender(), form.token, text, "form"))
 
     async def receives(self, containing: str, timeout: float = 5.0) -> Received:
         """Wait for the next new message (after those already seen) that contains the text."""
@@ -145,3 +188,7 @@ class Person:
 
     def texts(self) -> list[str]:
         return [m.text for m in self.messages]
+
+
+def without(capabilities: Capabilities, **changes: object) -> Capabilities:
+    return replace(capabilities, **changes)  # type: ignore[arg-type]

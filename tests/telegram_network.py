@@ -5,8 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from adapters.telegram import TelegramSettings
 from bot.app import App
-from bot.config import CommunitySettings, FacilitatorSettings, Settings, TelegramConfig
+from bot.config import CommunitySettings, FacilitatorSettings, Settings
 from tests.fakes.telegram_api import FakeTelegram, TelegramUser
 
 FACILITATOR_ID = 500
@@ -25,12 +26,12 @@ def telegram_settings(tmp_path: Path, api: FakeTelegram, mode: str = "polling", 
         community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
         storage_path=tmp_path / "telegram.db",
         facilitators=FacilitatorSettings(by_platform={"telegram": frozenset({str(FACILITATOR_ID)})}),
-        telegram=TelegramConfig(
+        platforms={"telegram": TelegramSettings(
             token=api.token, base_url=api.base_url, mode=mode,
             webhook_url=f"http://127.0.0.1:{port}/telegram" if mode == "webhook" else "",
             host="127.0.0.1", port=port, secret_token="s3cret-token" if mode == "webhook" else "",
             facilitator_chat_id=group,
-        ),
+        )},
     )
 
 

@@ -12,9 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 from bot.domain.members import Identity, Role
-from bot.ports import Address, Outgoing
+from bot.ports import Address, Envelope, Message, Priority, Purpose
 from bot.services.delivery import MAX_IN_FLIGHT
-from bot.services.outbox import Envelope, Priority
 from storage.database import Database
 from storage.members import SqliteMemberStore
 from storage.outbox import SqliteOutbox
@@ -31,8 +30,8 @@ async def prepare(path: Path) -> None:
         user = str(10_000 + number)
         await members.create(Identity("telegram", user, user), f"Member {number}", Role.MEMBER, 0.0)
     await outbox.enqueue([
-        Envelope(Address("telegram", str(10_000 + n), str(10_000 + n)), Outgoing.plain("Question #1: shared with all"),
-                 Priority.BROADCAST, "broadcast") for n in range(MEMBERS)
+        Envelope(Address("telegram", str(10_000 + n), str(10_000 + n)), Message.plain("Question #1: shared with all"),
+                 Purpose.BROADCAST, Priority.BROADCAST) for n in range(MEMBERS)
     ])
     await database.close()
 

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from bot.clock import SystemClock
-from bot.ports import Address, Capabilities, Outgoing, RetryLater, Sent, Undeliverable
+from bot.ports import (
+    Address, Capabilities, Envelope, Message, Notice, OutsideWindow, Priority, Purpose, RetryLater, Sent, Undeliverable,
+)
 from bot.services.delivery import Delivery
-from bot.services.outbox import Envelope, Priority
 from bot.services.pacing import Pacer
 from storage.database import Database
 from storage.members import SqliteMemberStore
@@ -33,7 +34,8 @@ class ScriptedPlatform:
 
     async def stop(self) -> None: ...
 
-    async def send(self, to: Address, message: Outgoing):
+    async def send(self, envelope: Envelope):
+        to, message = envelope.to, envelope.message
         answers = self.script.get(to.user_id)
         if answers:
             answer = answers.pop(0)
@@ -45,8 +47,8 @@ class ScriptedPlatform:
         self.sent.append((to.user_id, message.text, time.monotonic()))
         return Sent(str(self._ids))
 
-    async def edit(self, to: Address, message_id: str, message: Outgoing):
-        self.edited.append((to.user_id, message_id, message.text))
+    async def edit(self, envelope: Envelope, message_id: str):
+        self.edited.append((envelope.to.user_id, message_id, envelope.message.text))
         return Sent(message_id)
 
 
@@ -57,8 +59,8 @@ async def database(tmp_path):
     await database.close()
 
 
-def envelope(user: str, text: str, priority=Priority.ANSWER, purpose="answer") -> Envelope:
-    return Envelope(Address("memory", user, user), Outgoing.plain(text), priority, purpose)
+def envelope(user: str, text: str, priority=Priority.ANSWER, purpose=Purpose.ANSWER) -> Envelope:
+    return Envelope(Address("memory", user, user), Message.plain(text), purpose, priority)
 
 
 async def run(database, platform, **options) -> Delivery:
@@ -77,8 +79,8 @@ async def until(condition, timeout=10.0):
 
 async def test_answers_go_before_cards_before_broadcasts(database):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
-    await outbox.enqueue([envelope(f"b{n}", "broadcast", Priority.BROADCAST, "broadcast") for n in range(3)])
-    await outbox.enqueue([envelope("f", "card", Priority.CARD, "card"), envelope("a", "answer")])
+    await outbox.enqueue([envelope(f"b{n}", "broadcast", Priority.BROADCAST, Purpose.BROADCAST) for n in range(3)])
+    await outbox.enqueue([envelope("f", "card", Priority.CARD, Purpose.CARD), envelope("a", "answer")])
     delivery = await run(database, platform)
     await until(lambda: len(platform.sent) == 5)
     await delivery.stop()
@@ -87,7 +89,7 @@ async def test_answers_go_before_cards_before_broadcasts(database):
 
 async def test_an_answer_overtakes_a_long_broadcast(database):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform(rate=200)
-    await outbox.enqueue([envelope(f"m{n}", "broadcast", Priority.BROADCAST, "broadcast") for n in range(2000)])
+    await outbox.enqueue([envelope(f"m{n}", "broadcast", Priority.BROADCAST, Purpose.BROADCAST) for n in range(2000)])
     delivery = await run(database, platform)
     await until(lambda: len(platform.sent) >= 50)
     await outbox.enqueue([envelope("asker", "your search results")])
@@ -141,11 +143,11 @@ async def test_a_429_is_honoured_before_the_next_try(database):
 
 async def test_an_edit_waits_for_its_original_and_uses_its_id(database):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
-    [card] = await outbox.enqueue([envelope("f", "card v1", Priority.CARD, "card")])
-    assert await outbox.enqueue_edit(card, Outgoing.plain("card v2")) == card  # still queued: replaced in place
+    [card] = await outbox.enqueue([envelope("f", "card v1", Priority.CARD, Purpose.CARD)])
+    assert await outbox.enqueue_edit(card, Message.plain("card v2")) == card  # still queued: replaced in place
     delivery = await run(database, platform)
     await until(lambda: platform.sent)
-    await outbox.enqueue_edit(card, Outgoing.plain("card v3"))
+    await outbox.enqueue_edit(card, Message.plain("card v3"))
     delivery.wake()
     await until(lambda: platform.edited)
     await delivery.stop()
@@ -162,11 +164,52 @@ async def test_a_bug_in_an_adapter_is_retried_not_fatal(database):
     delivery.wake()
     await until(lambda: len(platform.sent) == 2)
     await delivery.stop()
+    assert sorted(user for user, _, _ in platform.sent) == ["a", "b"]
+    with sqlite3.connect(database.path) as connection:
+        assert connection.execute("SELECT user_id, state, attempts FROM outbox ORDER BY user_id").fetchall() == [
+            ("a", "sent", 2), ("b", "sent", 1)]
+
+
+async def test_outside_the_service_window_a_message_waits_until_the_person_writes(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform()
+    platform.script["a"] = [OutsideWindow("131047: more than 24 hours since the last message")]
+    await outbox.enqueue([envelope("a", "your answer"), envelope("b", "hello")])
+    delivery = await run(database, platform)
+    await until(lambda: len(platform.sent) == 1)
+    await asyncio.sleep(0.3)
+    assert [user for user, _, _ in platform.sent] == ["b"]
+    with sqlite3.connect(database.path) as connection:
+        assert connection.execute("SELECT state, attempts FROM outbox WHERE user_id = 'a'").fetchall() == [
+            ("queued", 0)]
+    await delivery.wake_person(Address("memory", "a", "a"))
+    await until(lambda: len(platform.sent) == 2)
+    await delivery.stop()
+    assert platform.sent[1][:2] == ("a", "your answer")
+
+
+async def test_a_toast_is_not_held_behind_the_chats_pace(database):
+    outbox, platform = SqliteOutbox(database), ScriptedPlatform(per_chat=5.0)
+    toasts = []
+
+    async def send(envelope: Envelope):
+        if isinstance(envelope.message, Notice):
+            toasts.append(time.monotonic())
+            return Sent("")
+        return await ScriptedPlatform.send(platform, envelope)
+
+    platform.send = send  # type: ignore[method-assign]
+    await outbox.enqueue([envelope("a", "one"), envelope("a", "two"), envelope("a", "three")])
+    await outbox.enqueue([Envelope(Address("memory", "a", "a"), Notice("Saved", "query-1"), Purpose.NOTICE)])
+    started = time.monotonic()
+    delivery = await run(database, platform)
+    await until(lambda: toasts)
+    await delivery.stop()
+    assert toasts[0] - started < 1.0 and len(platform.sent) <= 2
 
 
 async def test_stop_leaves_unsent_rows_queued_and_the_next_start_sends_them_once(database):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform(rate=100)
-    await outbox.enqueue([envelope(f"m{n}", f"broadcast {n}", Priority.BROADCAST, "broadcast") for n in range(200)])
+    await outbox.enqueue([envelope(f"m{n}", f"broadcast {n}", Priority.BROADCAST, Purpose.BROADCAST) for n in range(200)])
     delivery = await run(database, platform)
     await until(lambda: len(platform.sent) >= 30)
     await delivery.stop()

@@ -57,11 +57,11 @@ async def test_a_daily_reader_gets_one_digest_with_reply_buttons_instead_of_each
     assert not any("Which registries" in text for text in bola.texts())
 
     clock.advance(22 * 3600)  # the next morning, 08:01 in Nairobi
-    await network.app.community.send_digests()
+    await network.app.digests.send_due()
     digest = await bola.receives("Your daily digest")
     assert "Which registries help find children out of school?" in digest.text
     assert digest.labels() == ["Reply to #1"]
-    await network.app.community.send_digests()
+    await network.app.digests.send_due()
     await network.restart()
     assert rows(network, "SELECT count(*) FROM outbox WHERE purpose = 'digest'") == [(1,)]
     await bola.presses("Reply to #1", on=digest)

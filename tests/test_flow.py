@@ -255,7 +255,7 @@ async def test_a_forged_token_or_a_deleted_discussion_is_explained(network):
     amina = await network.member("a1", "Amina")
     forged = await amina.press_token("ap.1..NOTASIGNATURE")
     assert forged.refused and "not valid" in (forged.notice or "")
-    codec_token = network.app.community.services.codec.encode("rp", 999)
+    codec_token = network.app.codec.encode("rp", 999)
     missing = await amina.press_token(codec_token)
     assert missing.refused and "no longer exists" in (missing.notice or "")
 
@@ -312,6 +312,10 @@ async def test_paused_members_receive_no_broadcast_until_they_resume(network):
     await bola.says("/resume")
     await bola.receives("Welcome back")
     assert not any("First question" in text for text in bola.texts())
+    await ask(network, amina, "Second question: how are social protection floors financed?")
+    await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
+    await amina.receives("was approved and shared with 3 members")
+    await bola.receives("Second question: how are social protection floors financed?")
 
 
 async def test_leaving_needs_a_confirmation_and_stops_everything_but_start(network):

@@ -15,7 +15,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 
 from adapters.telegram import TelegramSettings, check_online
 from adapters.telegram_text import render_parts, utf16_length
-from bot.ports import Address, Outgoing, Sent, Span
+from bot.ports import Address, Envelope, Message, Sent, Span
 from tests.fakes.telegram_api import FakeTelegram
 from tests.telegram_network import FACILITATOR_ID, join, start_app, telegram_settings
 
@@ -82,9 +82,10 @@ async def test_an_edit_too_long_for_one_message_is_sent_whole_instead(api, tmp_p
     adapter = TelegramAdapter(TelegramSettings(token=api.token, base_url=api.base_url))
     await adapter.start(RecordingInbox())
     try:
-        first = await adapter.send(Address("telegram", "7", "7"), Outgoing.plain("short card"))
+        to = Address("telegram", "7", "7")
+        first = await adapter.send(Envelope(to, Message.plain("short card")))
         long_text = "A sentence about cash transfers and children. " * 200
-        edited = await adapter.edit(Address("telegram", "7", "7"), first.message_id, Outgoing.plain(long_text))
+        edited = await adapter.edit(Envelope(to, Message.plain(long_text)), first.message_id)
         assert isinstance(edited, Sent) and edited.other_ids
         shown = "".join(m.text for m in api.chats[7][1:])
         assert shown.replace(" ", "") == long_text.replace(" ", "")
@@ -153,7 +154,7 @@ async def test_webhook_mode_receives_updates_and_refuses_a_wrong_secret(api, tmp
         await amina.receives("Your Telegram id is 501")
         async with aiohttp.ClientSession() as session:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
-                async with session.post(settings.telegram.webhook_url, json={"update_id": 99}, headers=headers) as r:
+                async with session.post(settings.platform("telegram").webhook_url, json={"update_id": 99}, headers=headers) as r:
                     assert r.status == 403
         # python-telegram-bot itself checks the header, refuses with 403 and logs each refusal.
         refusals = [r for r in caplog.records if "secret token" in r.getMessage() and "include" in r.getMessage() or "wrong secret" in r.getMessage()]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import aiohttp
 
+from adapters.webchat import WebChatSettings
 from bot.app import App
-from bot.config import CommunitySettings, FacilitatorSettings, Settings, WebChatConfig
+from bot.config import CommunitySettings, FacilitatorSettings, Settings
 
 SECRET = "test-secret-0123456789abcdef"
 
@@ -17,7 +18,7 @@ def webchat_settings(tmp_path: Path, demo: bool = True) -> Settings:
         community=CommunitySettings(name="Child Poverty Network (test)", languages=("en",)),
         storage_path=tmp_path / "webchat.db",
         facilitators=FacilitatorSettings(),
-        webchat=WebChatConfig(host="127.0.0.1", port=0, secret=SECRET, demo=demo),
+        platforms={"webchat": WebChatSettings(host="127.0.0.1", port=0, secret=SECRET, demo=demo)},
     )
 
 

@@ -2,6 +2,6 @@
 messages over a WebSocket. A real adapter of the same port as Telegram: the core does not
 know it is a web page."""
 
-from adapters.webchat.server import WebChatAdapter, WebChatSettings
+from adapters.webchat.server import PLUGIN, WebChatAdapter, WebChatSettings
 
-__all__ = ["WebChatAdapter", "WebChatSettings"]
+__all__ = ["PLUGIN", "WebChatAdapter", "WebChatSettings"]

@@ -21,9 +21,10 @@ from aiohttp import WSMsgType, web
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from bot.ports import (
-    Address, ButtonPress, Capabilities, DeliveryResult, Inbox, IncomingCommand, IncomingText, Outgoing,
-    RetryLater, Sender, Sent, Span,
+    Address, ButtonPress, Capabilities, DeliveryResult, Envelope, Inbox, IncomingCommand, IncomingText, Message,
+    Notice, Outgoing, PlatformContext, Prompt, RetryLater, Sender, Sent, Span,
 )
+from bot.settings_reader import ConfigError, Section
 
 log = logging.getLogger(__name__)
 
@@ -47,32 +48,12 @@ class WebChatSettings:
     demo: bool = False
     session_max_age_seconds: int = 30 * 86400
     max_message_chars: int = 20000
-    messages_per_second: float = 5.0
-    burst: int = 10
-
-
-class _Allowance:
-    """How many frames a page may still send: a small burst, refilled steadily."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.updated = float(burst), time.monotonic()
-        self.warned_at = 0.0
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 class WebChatAdapter:
     platform = PLATFORM
     capabilities = Capabilities(
-        max_text=20000, max_buttons=20, max_button_label=60, can_edit=True, can_reply_to=True,
+        max_text=20000, max_buttons=20, max_button_label=60, can_edit=True, can_reply_to=True, can_toast=True,
         messages_per_second=200.0, per_chat_interval=0.0,
     )
 
@@ -121,15 +102,21 @@ class WebChatAdapter:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def send(self, to: Address, message: Outgoing) -> DeliveryResult:
+    async def send(self, envelope: Envelope) -> DeliveryResult:
+        to, message = envelope.to, envelope.message
+        if isinstance(message, Notice):
+            if message.text:
+                await self._push(to.user_id, {"type": "notice", "text": message.text, "refused": message.refused})
+            return Sent("")  # a toast for a page that is closed is moot
         message_id = uuid.uuid4().hex
         if not await self._push(to.user_id, {"type": "message", "id": message_id, "at": time.time(),
                                              **_message_json(message)}):
             return RetryLater("page closed", after_seconds=30, attempt_counts=False)
         return Sent(message_id)
 
-    async def edit(self, to: Address, message_id: str, message: Outgoing) -> DeliveryResult:
-        if not await self._push(to.user_id, {"type": "edit", "id": message_id, **_message_json(message)}):
+    async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
+        if not await self._push(envelope.to.user_id, {"type": "edit", "id": message_id,
+                                                      **_message_json(envelope.message)}):
             return RetryLater("page closed", after_seconds=30, attempt_counts=False)
         return Sent(message_id)
 
@@ -232,13 +219,13 @@ class WebChatAdapter:
         await socket.prepare(request)
         self._sockets.setdefault(user_id, set()).add(socket)
         address = Address(PLATFORM, user_id, user_id)
-        allowance = _Allowance(self.settings.messages_per_second, self.settings.burst)
+        locale = _first_language(request.headers.get("Accept-Language", ""))
         assert self._inbox is not None
         try:
             await self._inbox.wake(address)
             async for frame in socket:
                 if frame.type == WSMsgType.TEXT:
-                    await self._receive(socket, address, frame.data, allowance)
+                    await self._receive(socket, Sender(address, locale=locale), frame.data)
                 elif frame.type == WSMsgType.ERROR:
                     log.warning("web chat socket of %s closed with an error: %s", user_id, socket.exception())
             if socket.close_code == 1009:
@@ -249,30 +236,18 @@ class WebChatAdapter:
                 self._sockets.pop(user_id, None)
         return socket
 
-    async def _receive(self, socket: web.WebSocketResponse, address: Address, data: str, allowance: _Allowance) -> None:
+    async def _receive(self, socket: web.WebSocketResponse, sender: Sender, data: str) -> None:
         assert self._inbox is not None
-        if not allowance.take():
-            now = time.monotonic()
-            if now - allowance.warned_at > 1.0:
-                allowance.warned_at = now
-                log.warning("web chat %s sends too fast: frames dropped", address.user_id)
-                await socket.send_json({"type": "error", "text": "Slow down: some of your messages were not sent."})
-            return
-        event = self._event(address, data)
+        event = self._event(sender, data)
         if isinstance(event, str):
-            log.info("web chat %s sent a frame I do not understand: %s", address.user_id, event)
+            log.info("web chat %s sent a frame I do not understand: %s", sender.address.user_id, event)
             await socket.send_json({"type": "error", "text": event})
             return
-        try:
-            acknowledgement = await self._inbox.handle(event)
-        except Exception:
-            log.exception("handling a web chat message from %s failed", address.user_id)
-            await socket.send_json({"type": "error", "text": "Something went wrong; please try again."})
-            return
-        if acknowledgement.notice and isinstance(event, ButtonPress):
-            await socket.send_json({"type": "notice", "text": acknowledgement.notice, "refused": acknowledgement.refused})
+        acknowledgement = await self._inbox.handle(event)
+        if not acknowledgement.accepted:
+            await socket.send_json({"type": "error", "text": acknowledgement.refusal or "Not accepted."})
 
-    def _event(self, address: Address, data: str) -> ButtonPress | IncomingCommand | IncomingText | str:
+    def _event(self, sender: Sender, data: str) -> ButtonPress | IncomingCommand | IncomingText | str:
         """The page's frame as an event, or what is wrong with it."""
         try:
             frame = json.loads(data)
@@ -280,13 +255,13 @@ class WebChatAdapter:
             return "I did not understand that message."
         if not isinstance(frame, dict):
             return "I did not understand that message."
-        sender = Sender(address)
         kind = frame.get("type")
         if kind == "press":
             token, message_id = frame.get("token"), frame.get("message_id")
             if not isinstance(token, str) or not token or len(token) > 256:
                 return "I did not understand that button."
-            return ButtonPress(sender, token, message_id if isinstance(message_id, str) else None)
+            return ButtonPress(sender, token, message_id if isinstance(message_id, str) else None,
+                               interaction=uuid.uuid4().hex)
         if kind == "text":
             text, reply_to = frame.get("text"), frame.get("reply_to")
             if not isinstance(text, str):
@@ -301,15 +276,26 @@ class WebChatAdapter:
 
 
 def _message_json(message: Outgoing) -> dict[str, Any]:
-    return {
+    frame: dict[str, Any] = {
+        "kind": type(message).__name__.lower(),
         "spans": [_span_json(span) for span in message.spans],
-        "buttons": [[{"label": b.label, "token": b.token} for b in row] for row in message.buttons],
-        "reply_to": message.reply_to,
+        "buttons": [[{"label": b.label, "token": b.token, "style": b.style.value} for b in row]
+                    for row in message.buttons],
+        "reply_to": message.reply_to if isinstance(message, Message) else None,
     }
+    if isinstance(message, Prompt):
+        frame["prefill"] = message.prefill
+    return frame
 
 
 def _span_json(span: Span) -> dict[str, Any]:
-    return {"text": span.text, "bold": span.bold, "italic": span.italic, "link": span.link}
+    return {"text": span.text, "bold": span.bold, "italic": span.italic, "link": span.link, "code": span.code}
+
+
+def _first_language(header: str) -> str:
+    """The first language of an Accept-Language header ("fr-CH, fr;q=0.9" -> "fr")."""
+    first = header.split(",")[0].split(";")[0].strip()
+    return first.split("-")[0].casefold() if first and first != "*" else ""
 
 
 def _static_file(name: str) -> web.Response:
@@ -331,3 +317,32 @@ async def _security_headers(request: web.Request, handler):  # type: ignore[no-u
     response.headers.update(SECURITY_HEADERS)
     return response
 
+
+class WebChatPlugin:
+    name = PLATFORM
+
+    def read_settings(self, section: Section) -> WebChatSettings:
+        settings = WebChatSettings(
+            host=section.string("host", default="127.0.0.1"),
+            port=section.port("port", default=8080, allow_zero=True),
+            secret=section.secret("secret", required=True),
+            demo=section.boolean("demo", default=False),
+        )
+        if len(settings.secret) < 16:
+            raise ConfigError("webchat.secret", "use at least 16 characters: it signs the visitors' cookies")
+        return settings
+
+    def build(self, settings: WebChatSettings, context: PlatformContext) -> "WebChatAdapter":
+        return WebChatAdapter(settings)
+
+    async def check_online(self, settings: WebChatSettings) -> str | None:
+        return None  # served by the bot itself: nothing to reach
+
+    def normalise_user_id(self, raw: str) -> str:
+        return raw.strip()
+
+    def facilitators_room(self, settings: WebChatSettings) -> Address | None:
+        return None
+
+
+PLUGIN = WebChatPlugin()

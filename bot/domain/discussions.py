@@ -183,3 +183,13 @@ def check_text(text: str, limit: int) -> str | Refusal:
             {"length": f"{len(value):,}", "limit": f"{limit:,}"},
         )
     return value
+
+
+def title_of(question: str, limit: int = 100) -> str:
+    """The question's first line, cut at a word when it is long: its title in the archive,
+    in digests and in reminders."""
+    first_line = question.strip().splitlines()[0] if question.strip() else ""
+    if len(first_line) <= limit:
+        return first_line
+    cut = first_line[:limit].rsplit(" ", 1)[0]
+    return cut + "…"

@@ -3,90 +3,139 @@ ask without their name; submitted, it becomes a discussion and goes to the facil
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Protocol, Sequence
+
 from bot.domain.discussions import MAX_QUESTION_CHARS, check_text
 from bot.domain.refusal import Refusal
-from bot.services import moderation
-from bot.services.searching import READ, month_of
-from bot.services.turn import Turn, bold, italic
+from bot.ports import Style
+from bot.services.archive import Archive
+from bot.services.cards import Cards
+from bot.services.discussions import DiscussionStore
+from bot.services.messaging import bold, italic
+from bot.services.routes import Arguments, Route, command, personal_button, step
+from bot.services.searching import Press as SearchPress
+from bot.services.turn import Turn
+from bot.texts.formats import month_of
 
 # How close (the archive's relevance, 0 to 1) a published discussion must be to be offered.
 SIMILAR_ENOUGH = 0.6
-
-SUBMIT = "sb"
-CANCEL = "cn"
-ASK_ANYWAY = "aa"
 NAMED, ANONYMOUS = "n", "a"
 
 
-async def draft(turn: Turn, text: str) -> None:
-    """Show the question back for confirmation; first, if the network already discussed
-    something close, offer that."""
-    checked = check_text(text, MAX_QUESTION_CHARS)
-    if isinstance(checked, Refusal):
-        await turn.refuse(checked)
-        return
-    await turn.wait_for("ask.draft", text=checked)
-    similar = await turn.services.archive.similar(checked, limit=1)
-    if similar and similar[0].score >= SIMILAR_ENOUGH:
-        hit, t = similar[0], turn.t
-        await turn.say(
-            t("This was discussed in {month}:", month=month_of(hit.published_at)), "\n", bold(hit.title), "\n\n",
-            t("Would you like to read it first, or ask your question anyway?"),
-            buttons=[[turn.button(t("Read it"), READ, hit.discussion_id),
-                      turn.button(t("Ask anyway"), ASK_ANYWAY, turn.member.id)]],
+class Press(StrEnum):
+    SUBMIT = "sb"
+    CANCEL = "cn"
+    ASK_ANYWAY = "aa"
+
+
+class Step(StrEnum):
+    DRAFT = "ask.draft"
+
+
+class Command(StrEnum):
+    ASK = "ask"
+
+
+class LanguageDetection(Protocol):
+    def detect(self, text: str) -> str: ...
+
+
+ALREADY_SENT = Refusal("This draft was already sent or cancelled.")
+
+
+class Asking:
+    def __init__(self, discussions: DiscussionStore, archive: Archive, cards: Cards,
+                 detector: LanguageDetection) -> None:
+        self.discussions = discussions
+        self.archive = archive
+        self.cards = cards
+        self.detector = detector
+
+    def routes(self) -> Sequence[Route]:
+        return (
+            command(Command.ASK, self.ask, "Ask the network a question", arguments=Arguments.TEXT),
+            personal_button(Press.SUBMIT, self.press_submit),
+            personal_button(Press.CANCEL, self.press_cancel),
+            personal_button(Press.ASK_ANYWAY, self.press_ask_anyway),
+            step(Step.DRAFT, self.redraft),
         )
-        return
-    await _confirm(turn, checked)
 
+    async def ask(self, turn: Turn, args: str) -> None:
+        if args.strip():
+            await self.draft(turn, args)
+        else:
+            await turn.say(turn.t("Write your question in your next message: just the question, "
+                                  "as you would ask a colleague."))
 
-async def press_ask_anyway(turn: Turn) -> None:
-    conversation = await turn.services.conversations.get(turn.member.id)
-    if conversation is None or conversation.step != "ask.draft":
-        await turn.refuse(Refusal("This draft was already sent or cancelled."))
-        return
-    await _confirm(turn, conversation.data["text"])
+    async def redraft(self, turn: Turn, text: str, data: dict) -> None:
+        await self.draft(turn, text)
 
+    async def draft(self, turn: Turn, text: str) -> None:
+        """Show the question back for confirmation; first, if the network already discussed
+        something close, offer that."""
+        checked = check_text(text, MAX_QUESTION_CHARS)
+        if isinstance(checked, Refusal):
+            await turn.refuse(checked)
+            return
+        await turn.wait_for(Step.DRAFT, text=checked)
+        similar = await self.archive.similar(checked, limit=1)
+        if similar and similar[0].score >= SIMILAR_ENOUGH:
+            hit, t = similar[0], turn.t
+            await turn.say(
+                t("This was discussed in {month}:", month=month_of(hit.published_at)), "\n", bold(hit.title), "\n\n",
+                t("Would you like to read it first, or ask your question anyway?"),
+                buttons=[[turn.button(t("Read it"), SearchPress.READ, hit.discussion_id),
+                          turn.button(t("Ask anyway"), Press.ASK_ANYWAY, turn.member.id)]],
+            )
+            return
+        await self._confirm(turn, checked)
 
-async def _confirm(turn: Turn, checked: str) -> None:
-    t = turn.t
-    member_id = turn.member.id
-    await turn.say(
-        t("Here is your question:"), "\n\n", italic(checked), "\n\n",
-        t("Shall I send it to the facilitators? Once they approve it, it is shared with the whole network."),
-        buttons=[
-            [turn.button(t("Submit"), SUBMIT, member_id, NAMED)],
-            [turn.button(t("Submit without my name"), SUBMIT, member_id, ANONYMOUS)],
-            [turn.button(t("Cancel"), CANCEL, member_id)],
-        ],
-    )
+    async def press_ask_anyway(self, turn: Turn, arg: str) -> None:
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step != Step.DRAFT:
+            await turn.refuse(ALREADY_SENT)
+            return
+        await self._confirm(turn, conversation.data["text"])
 
+    async def _confirm(self, turn: Turn, checked: str) -> None:
+        t = turn.t
+        member_id = turn.member.id
+        await turn.say(
+            t("Here is your question:"), "\n\n", italic(checked), "\n\n",
+            t("Shall I send it to the facilitators? Once they approve it, it is shared with the whole network."),
+            buttons=[
+                [turn.button(t("Submit"), Press.SUBMIT, member_id, NAMED, Style.PRIMARY)],
+                [turn.button(t("Submit without my name"), Press.SUBMIT, member_id, ANONYMOUS,
+                             short=t("Submit anonymously"))],
+                [turn.button(t("Cancel"), Press.CANCEL, member_id)],
+            ],
+        )
 
-async def press_submit(turn: Turn, how: str) -> None:
-    conversation = await turn.services.conversations.get(turn.member.id)
-    if conversation is None or conversation.step != "ask.draft":
-        await turn.refuse(Refusal("This draft was already sent or cancelled."))
-        return
-    services = turn.services
-    text = conversation.data["text"]
-    anonymous = how == ANONYMOUS
-    language = services.detector.detect(text)
-    discussion = await services.discussions.create(turn.member.id, text, language, anonymous, turn.now)
-    await turn.stop_waiting()
-    t = turn.t
-    turn.notice = t("Sent to the facilitators")
-    await turn.say(
-        t("Thank you! Your question #{number} is with the facilitators.", number=discussion.id), " ",
-        t("It will be shared without your name.") if anonymous else "", " " if anonymous else "",
-        t("I will tell you when it is shared, and forward every reply to you here."),
-    )
-    await moderation.send_cards(services, discussion, turn.member)
+    async def press_submit(self, turn: Turn, how: str) -> None:
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step != Step.DRAFT:
+            await turn.refuse(ALREADY_SENT)
+            return
+        text = conversation.data["text"]
+        anonymous = how == ANONYMOUS
+        discussion = await self.discussions.create(turn.member.id, text, self.detector.detect(text), anonymous,
+                                                   turn.now)
+        await turn.stop_waiting()
+        t = turn.t
+        turn.notice = t("Sent to the facilitators")
+        await turn.say(
+            t("Thank you! Your question #{number} is with the facilitators.", number=discussion.id), " ",
+            t("It will be shared without your name.") if anonymous else "", " " if anonymous else "",
+            t("I will tell you when it is shared, and forward every reply to you here."),
+        )
+        await self.cards.send_moderation(discussion, turn.member)
 
-
-async def press_cancel(turn: Turn) -> None:
-    conversation = await turn.services.conversations.get(turn.member.id)
-    if conversation is None or conversation.step != "ask.draft":
-        await turn.refuse(Refusal("This draft was already sent or cancelled."))
-        return
-    await turn.stop_waiting()
-    turn.notice = turn.t("Cancelled")
-    await turn.say(turn.t("Cancelled: nothing was sent."))
+    async def press_cancel(self, turn: Turn, arg: str) -> None:
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step != Step.DRAFT:
+            await turn.refuse(ALREADY_SENT)
+            return
+        await turn.stop_waiting()
+        turn.notice = turn.t("Cancelled")
+        await turn.say(turn.t("Cancelled: nothing was sent."))

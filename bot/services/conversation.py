@@ -1,5 +1,6 @@
 """What the bot is waiting for from each person, kept in the database so that a restart in
-the middle of joining or of a clarification loses nothing."""
+the middle of joining or of a clarification loses nothing; and the other small stores the
+core writes through."""
 
 from __future__ import annotations
 
@@ -22,9 +23,19 @@ class ConversationStore(Protocol):
 
 
 class InboundLog(Protocol):
-    """Everything people send, kept verbatim before anything is done with it."""
+    """Everything people send, kept verbatim before anything is done with it, and whether
+    it has been handled."""
 
-    async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, now: float) -> int: ...
+    async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, event: str,
+                     now: float) -> int:
+        """Keep one event (`event` is its JSON, to handle it again after a crash); its row."""
+        ...
+
+    async def pending(self) -> list[tuple[int, str]]:
+        """(row, event JSON) of the events not yet handled, oldest first."""
+        ...
+
+    async def mark_handled(self, row: int, outcome: str, now: float) -> None: ...
 
 
 class Secrets(Protocol):

@@ -5,7 +5,10 @@ platform's adapter at the pace the platform allows.
 Nothing is lost: a row stays queued until the platform confirms it; a crash leaves it queued
 for the next start (only a message in flight at the crash may go twice). Retryable failures
 come back later with backoff and jitter; permanent ones (blocked, unknown user) mark the
-person unreachable on that platform and skip what else waited for them there.
+person unreachable on that platform and skip what else waited for them there. A message the
+platform only takes within its service window waits, with the rest, until the person writes.
+The toast of a button press is no chat message: it is neither paced per chat nor held behind
+the chat's other messages.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import random
 from typing import Protocol, Sequence
 
 from bot.clock import Clock
-from bot.ports import Adapter, Address, RetryLater, Sent, Undeliverable
+from bot.ports import Adapter, Address, Notice, OutsideWindow, RetryLater, Sent, Undeliverable
 from bot.services.outbox import QueuedMessage
 from bot.services.pacing import Pacer
 
@@ -36,6 +39,10 @@ class DeliveryQueue(Protocol):
     async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None: ...
 
     async def mark_failed(self, row_id: int, reason: str) -> None: ...
+
+    async def park(self, row_id: int, reason: str) -> None:
+        """Hold the row until the person writes again (then `wake_person` frees it)."""
+        ...
 
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int: ...
 
@@ -134,7 +141,7 @@ class _Sender:
                     continue
                 dispatched = 0
                 for row in rows:
-                    if self._stopping or self._wakeup.is_set() and row.priority > 0:
+                    if self._stopping or self._wakeup.is_set() and row.envelope.priority > 0:
                         break  # something new arrived: claim again, it may come first
                     dispatched += await self._dispatch(row)
                 if not dispatched:
@@ -162,6 +169,10 @@ class _Sender:
 
     async def _dispatch(self, row: QueuedMessage) -> bool:
         """Start sending the row, unless its chat must wait; True when it started."""
+        if isinstance(row.envelope.message, Notice):
+            await self._slots.acquire()
+            self._in_flight[row.id] = asyncio.create_task(self._send(row, chat=None))
+            return True
         clock = self.delivery.clock
         now = clock.now()
         chat = row.to.destination
@@ -179,24 +190,28 @@ class _Sender:
         await self._slots.acquire()
         self.pacer.take(chat, clock.now())
         self._busy_chats.add(chat)
-        task = asyncio.create_task(self._send(row))
+        task = asyncio.create_task(self._send(row, chat))
         self._in_flight[row.id] = task
         return True
 
-    async def _send(self, row: QueuedMessage) -> None:
+    async def _send(self, row: QueuedMessage, chat: str | None) -> None:
         delivery, queue, clock = self.delivery, self.delivery.queue, self.delivery.clock
         try:
             try:
                 if row.edit_of_message_id and self.adapter.capabilities.can_edit:
-                    result = await self.adapter.edit(row.to, row.edit_of_message_id, row.message)
+                    result = await self.adapter.edit(row.envelope, row.edit_of_message_id)
                 else:
-                    result = await self.adapter.send(row.to, row.message)
+                    result = await self.adapter.send(row.envelope)
             except Exception as error:
                 log.exception("%s adapter failed on outbox row %s", self.platform, row.id)
                 result = RetryLater(f"adapter error: {type(error).__name__}")
             now = clock.now()
             if isinstance(result, Sent):
                 await queue.mark_sent(row.id, result.message_id, result.other_ids, now)
+            elif isinstance(result, OutsideWindow):
+                log.info("%s:%s is outside the service window: outbox row %s waits for them to write",
+                         self.platform, row.to.user_id, row.id)
+                await queue.park(row.id, result.reason)
             elif isinstance(result, Undeliverable):
                 log.warning("%s:%s cannot be reached (%s): their queued messages are skipped",
                             self.platform, row.to.user_id, result.reason)
@@ -211,7 +226,8 @@ class _Sender:
             log.exception("could not record the outcome of outbox row %s; it stays queued", row.id)
         finally:
             self._in_flight.pop(row.id, None)
-            self._busy_chats.discard(row.to.destination)
+            if chat is not None:
+                self._busy_chats.discard(chat)
             self._slots.release()
             self._wakeup.set()
 

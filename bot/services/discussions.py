@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.domain.discussions import Discussion, Reply, State
+from bot.services.outbox import CardCopy
 
 
 class DiscussionStore(Protocol):
@@ -18,6 +19,10 @@ class DiscussionStore(Protocol):
         ...
 
     async def in_state(self, state: State) -> list[Discussion]: ...
+
+    async def asked_by(self, member_id: int) -> list[Discussion]:
+        """The member's own questions, newest first."""
+        ...
 
     async def approved_between(self, start: float, end: float) -> list[Discussion]:
         """Discussions shared with the network in that time, still open."""
@@ -33,6 +38,6 @@ class DiscussionStore(Protocol):
 
     async def add_card(self, discussion_id: int, outbox_id: int, kind: str, language: str) -> None: ...
 
-    async def cards(self, discussion_id: int, kind: str) -> list[tuple[int, str]]:
-        """(outbox row, reader's language) of the cards of that kind sent about the discussion."""
+    async def cards(self, discussion_id: int, kind: str) -> list[CardCopy]:
+        """Every copy of the cards of that kind sent about the discussion."""
         ...

@@ -8,204 +8,249 @@ person is at is kept in the conversation state, so a restart in the middle loses
 from __future__ import annotations
 
 from dataclasses import replace
+from enum import StrEnum
+from functools import partial
+from typing import Awaitable, Callable, Sequence
 
+from bot.domain.languages import language_from_text, native_name
 from bot.domain.members import Member, Status, clean_field, clean_topics
 from bot.domain.refusal import Refusal
-from bot.services.asking import draft
-from bot.services.turn import Turn, bold
+from bot.services.members import MemberStore
+from bot.services.messaging import Part, bold
+from bot.services.routes import Route, command, personal_button, step
+from bot.services.rules import IN_PRIVATE, IS_OWNER
+from bot.services.turn import Turn
 
-JOIN_STEPS = ("name", "organization", "country", "topics", "language")
+# How joining hands on a question written before joining: the asking feature's draft.
+AskQuestion = Callable[[Turn, str], Awaitable[None]]
 
-LANGUAGE_NAMES = {
-    "en": "English", "fr": "Français", "es": "Español", "pt": "Português", "ar": "العربية",
-    "ru": "Русский", "zh": "中文", "sw": "Kiswahili", "de": "Deutsch", "it": "Italiano",
-    "hi": "हिन्दी", "bn": "বাংলা", "id": "Bahasa Indonesia", "tr": "Türkçe", "uk": "Українська",
-}
-
-SKIP = "sk"
-LANGUAGE = "lg"
-EDIT_FIELD = "pf"
-TOGGLE_FEATURE = "ft"
+FIELDS = ("name", "organization", "country", "topics", "language")
 
 
-async def start(turn: Turn, pending_question: str = "") -> None:
-    """/start: a newcomer begins joining; a member is welcomed back."""
-    member = turn.member
-    community = turn.services.community.name
-    if member.status is Status.LEFT:
-        turn.member = replace(member, status=Status.ACTIVE)
-        await turn.services.members.save(turn.member)
-        await turn.say(turn.t("Welcome back to {community}! You will receive the network's questions again.",
-                              community=community))
-        return
-    conversation = await turn.services.conversations.get(member.id)
-    if conversation and conversation.step.startswith("join."):
-        await ask_step(turn, conversation.step.removeprefix("join."), conversation.data)
-        return
-    if not turn.is_new and conversation is None and _has_profile(member):
-        await turn.say(
-            turn.t("Welcome back, {name}!", name=member.name or turn.t("friend")), " ",
-            turn.t("Write a question any time, or send /help to see what I can do."),
+class Step(StrEnum):
+    JOIN_NAME = "join.name"
+    JOIN_ORGANIZATION = "join.organization"
+    JOIN_COUNTRY = "join.country"
+    JOIN_TOPICS = "join.topics"
+    JOIN_LANGUAGE = "join.language"
+    PROFILE_NAME = "profile.name"
+    PROFILE_ORGANIZATION = "profile.organization"
+    PROFILE_COUNTRY = "profile.country"
+    PROFILE_TOPICS = "profile.topics"
+    PROFILE_LANGUAGE = "profile.language"
+
+    @property
+    def field(self) -> str:
+        return self.value.split(".", 1)[1]
+
+    @property
+    def editing(self) -> bool:
+        return self.value.startswith("profile.")
+
+    @staticmethod
+    def of(field: str, editing: bool) -> "Step":
+        return Step(("profile." if editing else "join.") + field)
+
+
+class Press(StrEnum):
+    SKIP = "sk"
+    LANGUAGE = "lg"
+    EDIT_FIELD = "pf"
+    TOGGLE_FEATURE = "ft"
+
+
+class Command(StrEnum):
+    START = "start"
+    PROFILE = "profile"
+
+
+class Joining:
+    def __init__(self, members: MemberStore, community_name: str, languages: tuple[str, ...],
+                 ask: AskQuestion) -> None:
+        self.members = members
+        self.community_name = community_name
+        self.languages = languages
+        self.ask_question = ask
+
+    def routes(self) -> Sequence[Route]:
+        return (
+            command(Command.START, self.start_command, "Join the network, or see the welcome again", rules=(IN_PRIVATE,)),
+            command(Command.PROFILE, self.profile_command, "See and change your profile"),
+            personal_button(Press.SKIP, self.press_skip),
+            personal_button(Press.LANGUAGE, self.press_language, rules=(IS_OWNER,)),
+            personal_button(Press.EDIT_FIELD, self.press_edit_field),
+            personal_button(Press.TOGGLE_FEATURE, self.press_toggle_feature),
+            *(step(each, partial(self.answer, each)) for each in Step),
         )
-        return
-    await turn.say(
-        turn.t("Welcome to {community}!", community=community), "\n\n",
-        turn.t("This network connects practitioners who share what they know. Ask the network a question "
-               "by simply writing it here; facilitators review it, then everyone can reply."), "\n\n",
-        turn.t("First, a few questions so that others know who they are talking to. "
-               "You can skip any of them and change your answers later with /profile."),
-    )
-    data = {"pending_question": pending_question} if pending_question else {}
-    await ask_step(turn, JOIN_STEPS[0], data)
 
+    async def start_command(self, turn: Turn, args: str) -> None:
+        await self.start(turn)
 
-async def ask_step(turn: Turn, step: str, data: dict | None = None, editing: bool = False) -> None:
-    t = turn.t
-    prefix = "profile." if editing else "join."
-    await turn.wait_for(prefix + step, **(data or {}))
-    skip_label = t("Keep as it is") if editing else t("Skip")
-    skip_row = [turn.button(skip_label, SKIP, turn.member.id, step)]
-    if step == "language":
-        languages = turn.services.community.languages
-        rows = [[turn.button(LANGUAGE_NAMES.get(code, code), LANGUAGE, turn.member.id, code)] for code in languages]
-        await turn.say(t("Which language would you like me to use?"), buttons=[*rows, skip_row])
-        return
-    questions = {
-        "name": t("What is your name? (as other members will see it)"),
-        "organization": t("Which organization do you work with?"),
-        "country": t("Which country are you based in?"),
-        "topics": t("Which topics do you know well? Separate them with commas, for example: "
-                    "social protection, child poverty, education."),
-    }
-    current = _current_value(turn.member, step)
-    hint = ("\n" + t("Now: {value}", value=current)) if current else ""
-    await turn.say(questions[step], hint, buttons=[skip_row])
-
-
-async def answer(turn: Turn, step: str, text: str, data: dict) -> None:
-    """The person's text while the bot waits for a profile field."""
-    editing = step.startswith("profile.")
-    field_name = step.split(".", 1)[1]
-    if field_name == "language":
-        code = _language_from_text(text, turn.services.community.languages)
-        if code is None:
-            await turn.refuse(Refusal("Please choose one of the buttons."))
+    async def start(self, turn: Turn, pending_question: str = "") -> None:
+        """/start: a newcomer begins joining; a member is welcomed back."""
+        member = turn.member
+        if member.status is Status.LEFT:
+            turn.member = replace(member, status=Status.ACTIVE)
+            await self.members.save(turn.member)
+            await turn.say(turn.t("Welcome back to {community}! You will receive the network's questions again.",
+                                  community=self.community_name))
             return
-        await _store(turn, "language", code, data, editing)
-        return
-    value = clean_topics(text) if field_name == "topics" else clean_field(field_name, text)
-    if isinstance(value, Refusal):
-        await turn.refuse(value)
-        return
-    await _store(turn, field_name, value, data, editing)
+        conversation = await turn.waiting()
+        if conversation and conversation.step.startswith("join."):
+            await self.ask_step(turn, Step(conversation.step), conversation.data)
+            return
+        if not turn.is_new and conversation is None and _has_profile(member):
+            await turn.say(
+                turn.t("Welcome back, {name}!", name=member.name or turn.t("friend")), " ",
+                turn.t("Write a question any time, or send /help to see what I can do."),
+            )
+            return
+        await turn.say(
+            turn.t("Welcome to {community}!", community=self.community_name), "\n\n",
+            turn.t("This network connects practitioners who share what they know. Ask the network a question "
+                   "by simply writing it here; facilitators review it, then everyone can reply."), "\n\n",
+            turn.t("First, a few questions so that others know who they are talking to. "
+                   "You can skip any of them and change your answers later with /profile."),
+        )
+        data = {"pending_question": pending_question} if pending_question else {}
+        await self.ask_step(turn, Step.JOIN_NAME, data)
 
+    async def ask_step(self, turn: Turn, at: Step, data: dict | None = None) -> None:
+        t = turn.t
+        data = data or {}
+        skip_label = t("Keep as it is") if at.editing else t("Skip")
+        skip_row = [turn.button(skip_label, Press.SKIP, turn.member.id, at.field)]
+        if at.field == "language":
+            await turn.wait_for(at, **data)
+            rows = [[turn.button(native_name(code), Press.LANGUAGE, turn.member.id, code)] for code in self.languages]
+            await turn.say(t("Which language would you like me to use?"), buttons=[*rows, skip_row])
+            return
+        questions = {
+            "name": t("What is your name? (as other members will see it)"),
+            "organization": t("Which organization do you work with?"),
+            "country": t("Which country are you based in?"),
+            "topics": t("Which topics do you know well? Separate them with commas, for example: "
+                        "social protection, child poverty, education."),
+        }
+        labels = {"name": t("Name"), "organization": t("Organization"), "country": t("Country"), "topics": t("Topics")}
+        current = _current_value(turn.member, at.field)
+        question: list[Part] = [questions[at.field]]
+        if current and not at.editing:
+            question.append("\n" + t("Now: {value}", value=current))
+        await turn.ask(at, question, label=labels[at.field], prefill=current if at.editing else "",
+                       buttons=[skip_row], **data)
 
-async def press_skip(turn: Turn, step: str) -> None:
-    conversation = await turn.services.conversations.get(turn.member.id)
-    if conversation is None or conversation.step.split(".", 1)[1:] != [step]:
-        await turn.refuse(Refusal("That question was already answered."))
-        return
-    editing = conversation.step.startswith("profile.")
-    if editing:
+    async def answer(self, at: Step, turn: Turn, text: str, data: dict) -> None:
+        """The person's text while the bot waits for a profile field."""
+        if at.field == "language":
+            code = language_from_text(text, self.languages)
+            if code is None:
+                await turn.refuse(Refusal("Please choose one of the buttons."))
+                return
+            await self._store(turn, at, code, data)
+            return
+        value = clean_topics(text) if at.field == "topics" else clean_field(at.field, text)
+        if isinstance(value, Refusal):
+            await turn.refuse(value)
+            return
+        await self._store(turn, at, value, data)
+
+    async def press_skip(self, turn: Turn, field: str) -> None:
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step.split(".", 1)[1:] != [field]:
+            await turn.refuse(Refusal("That question was already answered."))
+            return
+        at = Step(conversation.step)
+        if at.editing:
+            await turn.stop_waiting()
+            await self.show_profile(turn)
+            return
+        await self._next(turn, at, conversation.data)
+
+    async def press_language(self, turn: Turn, code: str) -> None:
+        conversation = await turn.waiting()
+        if code not in self.languages:
+            await turn.refuse(Refusal("That language is not offered in this network."))
+            return
+        if conversation is None or conversation.step not in (Step.JOIN_LANGUAGE, Step.PROFILE_LANGUAGE):
+            await turn.refuse(Refusal("That question was already answered."))
+            return
+        await self._store(turn, Step(conversation.step), code, conversation.data)
+
+    async def _store(self, turn: Turn, at: Step, value: object, data: dict) -> None:
+        turn.member = replace(turn.member, **{at.field: value})
+        await self.members.save(turn.member)
+        if at.field == "language":
+            turn.t = turn.messenger.translator(turn.member.language)
+        if at.editing:
+            await turn.stop_waiting()
+            await turn.say(turn.t("Saved."))
+            await self.show_profile(turn)
+            return
+        await self._next(turn, at, data)
+
+    async def _next(self, turn: Turn, done: Step, data: dict) -> None:
+        index = FIELDS.index(done.field)
+        if index + 1 < len(FIELDS):
+            await self.ask_step(turn, Step.of(FIELDS[index + 1], editing=False), data)
+            return
         await turn.stop_waiting()
-        await show_profile(turn)
-        return
-    await _next(turn, step, conversation.data)
+        t = turn.t
+        await turn.say(
+            t("Thank you, you are in!"), " ",
+            t("You will receive the network's questions here, with a button to reply."), "\n\n",
+            t("To ask the network something, just write your question here. Send /help to see everything I can do."),
+        )
+        pending = data.get("pending_question")
+        if pending:
+            await turn.say(t("You wrote this before joining; here it is again:"))
+            await self.ask_question(turn, pending)
+
+    async def profile_command(self, turn: Turn, args: str) -> None:
+        await self.show_profile(turn)
+
+    async def show_profile(self, turn: Turn) -> None:
+        t, member = turn.t, turn.member
+        none = t("(not given)")
+        lines: list[Part] = [
+            bold(t("Your profile")), "\n",
+            t("Name: {value}", value=member.name or none), "\n",
+            t("Organization: {value}", value=member.organization or none), "\n",
+            t("Country: {value}", value=member.country or none), "\n",
+            t("Topics: {value}", value=", ".join(member.topics) or none), "\n",
+            t("Language: {value}", value=native_name(member.language) if member.language else none), "\n",
+            t("May be featured in the network's news: {value}", value=t("yes") if member.featured_consent else t("no")),
+            "\n", t("Status: {value}", value=t(member.status.value)),
+        ]
+        button = turn.button
+        rows = [
+            [button(t("Name"), Press.EDIT_FIELD, member.id, "name"),
+             button(t("Organization"), Press.EDIT_FIELD, member.id, "organization")],
+            [button(t("Country"), Press.EDIT_FIELD, member.id, "country"),
+             button(t("Topics"), Press.EDIT_FIELD, member.id, "topics")],
+            [button(t("Language"), Press.EDIT_FIELD, member.id, "language"),
+             button(t("Do not feature me") if member.featured_consent else t("You may feature me"),
+                    Press.TOGGLE_FEATURE, member.id)],
+        ]
+        await turn.say(*lines, buttons=rows)
+
+    async def press_edit_field(self, turn: Turn, field: str) -> None:
+        if field not in FIELDS:
+            await turn.refuse(Refusal("This button is not valid. Send /help to see what you can do."))
+            return
+        await self.ask_step(turn, Step.of(field, editing=True))
+
+    async def press_toggle_feature(self, turn: Turn, arg: str) -> None:
+        turn.member = replace(turn.member, featured_consent=not turn.member.featured_consent)
+        await self.members.save(turn.member)
+        turn.notice = turn.t("Saved.")
+        await self.show_profile(turn)
 
 
-async def press_language(turn: Turn, code: str) -> None:
-    conversation = await turn.services.conversations.get(turn.member.id)
-    if code not in turn.services.community.languages:
-        await turn.refuse(Refusal("That language is not offered in this network."))
-        return
-    if conversation is None or conversation.step not in ("join.language", "profile.language"):
-        await turn.refuse(Refusal("That question was already answered."))
-        return
-    await _store(turn, "language", code, conversation.data, conversation.step.startswith("profile."))
-
-
-async def _store(turn: Turn, field_name: str, value: object, data: dict, editing: bool) -> None:
-    turn.member = replace(turn.member, **{field_name: value})
-    await turn.services.members.save(turn.member)
-    if field_name == "language":
-        turn.t = turn.services.translator(turn.member.language)
-    if editing:
-        await turn.stop_waiting()
-        await turn.say(turn.t("Saved."))
-        await show_profile(turn)
-        return
-    await _next(turn, field_name, data)
-
-
-async def _next(turn: Turn, done_step: str, data: dict) -> None:
-    index = JOIN_STEPS.index(done_step)
-    if index + 1 < len(JOIN_STEPS):
-        await ask_step(turn, JOIN_STEPS[index + 1], data)
-        return
-    await turn.stop_waiting()
-    t = turn.t
-    await turn.say(
-        t("Thank you, you are in!"), " ",
-        t("You will receive the network's questions here, with a button to reply."), "\n\n",
-        t("To ask the network something, just write your question here. Send /help to see everything I can do."),
-    )
-    pending = data.get("pending_question")
-    if pending:
-        await turn.say(t("You wrote this before joining; here it is again:"))
-        await draft(turn, pending)
-
-
-async def show_profile(turn: Turn) -> None:
-    t, member = turn.t, turn.member
-    none = t("(not given)")
-    lines = [
-        bold(t("Your profile")), "\n",
-        t("Name: {value}", value=member.name or none), "\n",
-        t("Organization: {value}", value=member.organization or none), "\n",
-        t("Country: {value}", value=member.country or none), "\n",
-        t("Topics: {value}", value=", ".join(member.topics) or none), "\n",
-        t("Language: {value}", value=LANGUAGE_NAMES.get(member.language, member.language) or none), "\n",
-        t("May be featured in the network's news: {value}", value=t("yes") if member.featured_consent else t("no")),
-        "\n", t("Status: {value}", value=t(member.status.value)),
-    ]
-    button = turn.button
-    rows = [
-        [button(t("Name"), EDIT_FIELD, member.id, "name"), button(t("Organization"), EDIT_FIELD, member.id, "organization")],
-        [button(t("Country"), EDIT_FIELD, member.id, "country"), button(t("Topics"), EDIT_FIELD, member.id, "topics")],
-        [button(t("Language"), EDIT_FIELD, member.id, "language"),
-         button(t("Do not feature me") if member.featured_consent else t("You may feature me"),
-                TOGGLE_FEATURE, member.id)],
-    ]
-    await turn.say(*lines, buttons=rows)
-
-
-async def press_edit_field(turn: Turn, field_name: str) -> None:
-    if field_name not in JOIN_STEPS:
-        await turn.refuse(Refusal("This button is not valid. Send /help to see what you can do."))
-        return
-    turn.notice = None
-    await ask_step(turn, field_name, editing=True)
-
-
-async def press_toggle_feature(turn: Turn) -> None:
-    turn.member = replace(turn.member, featured_consent=not turn.member.featured_consent)
-    await turn.services.members.save(turn.member)
-    turn.notice = turn.t("Saved.")
-    await show_profile(turn)
-
-
-def _current_value(member: Member, step: str) -> str:
-    value = getattr(member, step)
+def _current_value(member: Member, field: str) -> str:
+    value = getattr(member, field)
     return ", ".join(value) if isinstance(value, tuple) else str(value)
 
 
 def _has_profile(member: Member) -> bool:
     return bool(member.name or member.organization or member.country)
-
-
-def _language_from_text(text: str, languages: tuple[str, ...]) -> str | None:
-    wanted = text.strip().casefold()
-    for code in languages:
-        if wanted in (code.casefold(), LANGUAGE_NAMES.get(code, code).casefold()):
-            return code
-    return None

@@ -1,37 +1,20 @@
 """The outbox: every message the bot sends is written here first, one row per recipient.
 
 The core only enqueues; the delivery engine (`bot.services.delivery`) takes rows in priority
-order and hands them to each platform's adapter. Storage implements `Outbox`.
+order and hands them to each platform's adapter. Storage implements `Outbox`; the row's body
+is the message (of any kind) and its template hint, as JSON.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, Protocol, Sequence
 
-from bot.ports import Address, Button, Outgoing, Span, TranscriptEntry
-
-
-class Priority(IntEnum):
-    """Lower goes first: a person waiting for an answer never waits behind a broadcast."""
-
-    ANSWER = 0
-    CARD = 1
-    BROADCAST = 2
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """One message for one recipient."""
-
-    to: Address
-    message: Outgoing
-    priority: Priority = Priority.ANSWER
-    purpose: str = "answer"  # answer, card, broadcast, reminder, digest, consolidated, ...
-    member_id: int | None = None
-    discussion_id: int | None = None
+from bot.ports import (
+    Address, Button, Card, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
+    TranscriptEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -40,24 +23,35 @@ class QueuedMessage:
     edits a message already sent (the platform's id of that message)."""
 
     id: int
-    to: Address
-    message: Outgoing
-    priority: Priority
-    purpose: str
-    member_id: int | None
-    discussion_id: int | None
+    envelope: Envelope
     attempts: int
     edit_of_message_id: str | None = None
+
+    @property
+    def to(self) -> Address:
+        return self.envelope.to
 
 
 @dataclass(frozen=True)
 class SentMessage:
-    """Where a message went, once sent: to recognise a reply made with the platform's reply-to."""
+    """A message once sent, found again by the platform's id: to recognise a reply made
+    with the platform's reply-to."""
 
     outbox_id: int
     member_id: int | None
     purpose: str
     discussion_id: int | None
+    message: Outgoing
+
+
+@dataclass(frozen=True)
+class CardCopy:
+    """One facilitator's (or group's) copy of a card: where it went, in which language."""
+
+    row: int
+    language: str
+    to: Address
+    member_id: int | None
 
 
 class Outbox(Protocol):
@@ -79,47 +73,108 @@ class Outbox(Protocol):
     async def transcript(self, address: Address, limit: int) -> list[TranscriptEntry]: ...
 
     async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
-        """Rows by state ("queued", "sent", "skipped", and "failed:<reason>" per reason)."""
+        """Rows by state ("queued", "sent", "skipped", "waiting" for the person to write,
+        and "failed:<reason>" per reason)."""
         ...
 
     async def broadcasting(self) -> list[int]:
-        """Discussions with broadcast rows still queued."""
+        """Discussions with broadcast rows still queued (not those waiting for a person)."""
         ...
 
 
-# --- the row body: an Outgoing as JSON -----------------------------------------------------
+# --- the row body: a message of any kind, and its template hint, as JSON -------------------
 
 
-def encode_message(message: Outgoing) -> str:
-    return json.dumps(
-        {
-            "spans": [_encode_span(span) for span in message.spans],
-            "buttons": [[[button.label, button.token] for button in row] for row in message.buttons],
-            "reply_to": message.reply_to,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+def encode_body(message: Outgoing, template: TemplateHint | None = None) -> str:
+    body: dict[str, Any]
+    if isinstance(message, Message):
+        body = {"spans": _spans(message.spans), "buttons": _rows(message.buttons), "reply_to": message.reply_to}
+    elif isinstance(message, Card):
+        body = {"kind": "card", "title": message.title, "status": message.status, "more": message.more,
+                "fields": [[f.label, f.value] for f in message.fields], "body": _spans(message.body),
+                "buttons": _rows(message.buttons)}
+    elif isinstance(message, Prompt):
+        body = {"kind": "prompt", "question": _spans(message.question), "label": message.label,
+                "token": message.token, "prefill": message.prefill, "submit": message.submit,
+                "buttons": _rows(message.buttons), "multiline": message.multiline,
+                "interaction": message.interaction}
+    else:
+        body = {"kind": "notice", "text": message.text, "interaction": message.interaction,
+                "refused": message.refused}
+    if template is not None:
+        body["template"] = {"preview": template.preview, "button": _button(template.button)}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode_message(body: str) -> Outgoing:
-    data = json.loads(body)
-    return Outgoing(
-        spans=tuple(
-            Span(text=s["t"], bold=s.get("b", False), italic=s.get("i", False), link=s.get("l"))
-            for s in data["spans"]
-        ),
-        buttons=tuple(tuple(Button(label, token) for label, token in row) for row in data["buttons"]),
-        reply_to=data.get("reply_to"),
-    )
+def decode_body(text: str) -> tuple[Outgoing, TemplateHint | None]:
+    data = json.loads(text)
+    kind = data.get("kind", "message")
+    message: Outgoing
+    if kind == "card":
+        message = Card(title=data["title"], status=data.get("status", ""), more=data.get("more", ""),
+                       fields=tuple(Field(label, value) for label, value in data["fields"]),
+                       body=_decode_spans(data["body"]), buttons=_decode_rows(data["buttons"]))
+    elif kind == "prompt":
+        message = Prompt(question=_decode_spans(data["question"]), label=data["label"], token=data["token"],
+                         prefill=data.get("prefill", ""), submit=data.get("submit", "Send"),
+                         buttons=_decode_rows(data["buttons"]), multiline=data.get("multiline", True),
+                         interaction=data.get("interaction"))
+    elif kind == "notice":
+        message = Notice(data["text"], data["interaction"], data.get("refused", False))
+    else:
+        message = Message(spans=_decode_spans(data["spans"]), buttons=_decode_rows(data["buttons"]),
+                          reply_to=data.get("reply_to"))
+    template = data.get("template")
+    hint = TemplateHint(template["preview"], _decode_button(template["button"])) if template else None
+    return message, hint
 
 
-def _encode_span(span: Span) -> dict[str, Any]:
-    encoded: dict[str, Any] = {"t": span.text}
-    if span.bold:
-        encoded["b"] = True
-    if span.italic:
-        encoded["i"] = True
-    if span.link:
-        encoded["l"] = span.link
+def decode_message(text: str) -> Outgoing:
+    return decode_body(text)[0]
+
+
+def _spans(spans: Sequence[Span]) -> list[dict[str, Any]]:
+    encoded = []
+    for span in spans:
+        item: dict[str, Any] = {"t": span.text}
+        for key, on in (("b", span.bold), ("i", span.italic), ("c", span.code)):
+            if on:
+                item[key] = True
+        if span.link:
+            item["l"] = span.link
+        encoded.append(item)
     return encoded
+
+
+def _decode_spans(items: list[dict[str, Any]]) -> tuple[Span, ...]:
+    return tuple(Span(text=s["t"], bold=s.get("b", False), italic=s.get("i", False), link=s.get("l"),
+                      code=s.get("c", False)) for s in items)
+
+
+def _button(button: Button) -> list[str]:
+    return [button.label, button.token, button.style.value, button.short]
+
+
+def _decode_button(item: list[str]) -> Button:
+    label, token, *rest = item
+    style = Style(rest[0]) if rest else Style.DEFAULT
+    return Button(label, token, style, rest[1] if len(rest) > 1 else "")
+
+
+def _rows(rows: Sequence[Sequence[Button]]) -> list[list[list[str]]]:
+    return [[_button(button) for button in row] for row in rows]
+
+
+def _decode_rows(rows: list[list[list[str]]]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(_decode_button(item) for item in row) for row in rows)
+
+
+class Waker(Protocol):
+    """The delivery engine, as the core sees it: new rows are waiting."""
+
+    def wake(self, platform: str | None = None) -> None: ...
+
+    async def wake_person(self, address: Address) -> None:
+        """The person wrote or came back: what waited for them (a closed service window, a
+        closed page) goes now."""
+        ...

@@ -1,16 +1,24 @@
 """Facilitators see a long broadcast progress on the question's card: "Delivered 1,200 /
-2,500", updated every few seconds, then the final count with failures by reason."""
+2,500", updated every few seconds, then the final count with failures by reason. Platforms
+that cannot edit a message get no progress (see Cards.update)."""
 
 from __future__ import annotations
 
-from bot.services import moderation
-from bot.services.turn import Services, compose
+from bot.services.cards import Cards
+from bot.services.conversation import UnitOfWork
+from bot.services.discussions import DiscussionStore
+from bot.services.outbox import Outbox, Waker
 from bot.texts.catalog import Translator
 
 
 class BroadcastProgress:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, outbox: Outbox, discussions: DiscussionStore, cards: Cards, database: UnitOfWork,
+                 waker: Waker) -> None:
+        self.outbox = outbox
+        self.discussions = discussions
+        self.cards = cards
+        self.database = database
+        self.waker = waker
         self._running: set[int] = set()
 
     def watch(self, discussion_id: int) -> None:
@@ -18,37 +26,34 @@ class BroadcastProgress:
 
     async def report(self) -> None:
         """Update the cards of every broadcast under way, and once more when one ends."""
-        services = self.services
-        under_way = set(await services.outbox.broadcasting())
+        under_way = set(await self.outbox.broadcasting())
         for discussion_id in sorted(under_way | self._running):
             await self._update(discussion_id, finished=discussion_id not in under_way)
         self._running = under_way
 
     async def _update(self, discussion_id: int, finished: bool) -> None:
-        services = self.services
-        discussion = await services.discussions.get(discussion_id)
+        discussion = await self.discussions.get(discussion_id)
         if discussion is None:
             return
-        asker = await services.members.get(discussion.asker_id)
-        by = await services.members.get(discussion.state_by) if discussion.state_by else None
-        if asker is None:
-            return
-        counts = await services.outbox.counts(discussion_id, "broadcast")
+        counts = await self.outbox.counts(discussion_id, "broadcast")
         total = sum(counts.values())
         sent = counts.get("sent", 0)
+        waiting = counts.get("waiting", 0)
         failures = {key.removeprefix("failed:"): n for key, n in counts.items() if key.startswith("failed:")}
         skipped = counts.get("skipped", 0)
 
-        def line(t: Translator):  # type: ignore[no-untyped-def]
+        def line(t: Translator) -> str:
             if not finished:
-                return compose(t("Delivered {sent} / {total}", sent=f"{sent:,}", total=f"{total:,}"))
+                return t("Delivered {sent} / {total}", sent=f"{sent:,}", total=f"{total:,}")
             text = t("Delivered to {sent} of {total} members.", sent=f"{sent:,}", total=f"{total:,}")
             if failures or skipped:
                 reasons = "; ".join(f"{reason}: {n:,}" for reason, n in sorted(failures.items()))
                 text += " " + t("Not delivered: {count} ({reasons}).", count=f"{sum(failures.values()) + skipped:,}",
                                 reasons=reasons or t("skipped"))
-            return compose(text)
+            if waiting:
+                text += " " + t("Waiting for {count} to write to the bot again.", count=f"{waiting:,}")
+            return text
 
-        async with services.database.transaction():
-            await moderation.update_cards(services, discussion, asker, by, total, progress=line)
-        services.waker.wake()
+        async with self.database.transaction():
+            await self.cards.refresh(discussion, audience=total, progress=line)
+        self.waker.wake()

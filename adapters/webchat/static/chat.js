@@ -90,7 +90,11 @@ function connect(firstText) {
 }
 
 function receive(frame) {
-  if (frame.type === "message") show(frame, true);
+  if (frame.type === "message") {
+    show(frame, true);
+    // A prompt to change a text: the current text is put in the composer, ready to edit.
+    if (frame.kind === "prompt" && frame.prefill && !$("message").value) $("message").value = frame.prefill;
+  }
   else if (frame.type === "edit") edit(frame);
   else if (frame.type === "notice") toast(frame.text);
   else if (frame.type === "error") toast(frame.text);
@@ -116,7 +120,7 @@ function fill(item, entry, fromBot) {
   const body = document.createElement("div");
   body.dir = "auto";
   for (const span of entry.spans) {
-    let node = document.createElement(span.link ? "a" : "span");
+    let node = document.createElement(span.link ? "a" : span.code ? "pre" : "span");
     node.textContent = span.text;
     if (span.link) { node.href = span.link; node.rel = "noopener noreferrer"; node.target = "_blank"; }
     if (span.bold) { const strong = document.createElement("strong"); strong.append(node); node = strong; }
@@ -134,6 +138,7 @@ function fill(item, entry, fromBot) {
         const element = document.createElement("button");
         element.type = "button";
         element.textContent = button.label;
+        if (button.style && button.style !== "default") element.className = button.style;
         element.addEventListener("click", () => press(button.token, entry.id));
         line.append(element);
       }

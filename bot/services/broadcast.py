@@ -1,0 +1,80 @@
+"""The broadcast of an approved question: to every active member but the asker, each in their
+language, with Reply buttons. Where a platform's service window has closed for a member, its
+template carries the question's opening words and a button that shows the whole of it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Protocol, Sequence
+
+from bot.domain.discussions import Discussion, title_of
+from bot.domain.members import Member
+from bot.domain.refusal import Refusal
+from bot.ports import Button, Message, Purpose, TemplateHint
+from bot.services.buttons import ButtonCodec
+from bot.services.members import MemberStore
+from bot.services.messaging import Messenger, bold, compose
+from bot.services.replying import reply_buttons
+from bot.services.routes import Route, discussion_button
+from bot.services.turn import Turn
+from bot.texts.catalog import Translator
+from bot.texts.formats import day_of
+
+
+class Press(StrEnum):
+    SHOW_QUESTION = "sq"
+
+
+class BroadcastWatch(Protocol):
+    def watch(self, discussion_id: int) -> None:
+        """Report this discussion's broadcast on its cards until it is done."""
+        ...
+
+
+class Broadcast:
+    def __init__(self, members: MemberStore, messenger: Messenger, codec: ButtonCodec,
+                 watch: BroadcastWatch | None = None) -> None:
+        self.members = members
+        self.messenger = messenger
+        self.codec = codec
+        self.watch = watch
+
+    def routes(self) -> Sequence[Route]:
+        return (discussion_button(Press.SHOW_QUESTION, self.press_show),)
+
+    async def share(self, discussion: Discussion, asker: Member) -> int:
+        """The question to every active member except the asker; returns how many."""
+        recipients = await self.members.recipients(exclude=asker.id)
+        await self.messenger.send(recipients, lambda t: self.message(t, discussion, asker), Purpose.BROADCAST,
+                                  discussion.id, template=lambda t: self.template(t, discussion))
+        if self.watch is not None:
+            self.watch.watch(discussion.id)
+        return len(recipients)
+
+    def message(self, t: Translator, discussion: Discussion, asker: Member) -> Message:
+        who = t("a member who asked to stay anonymous") if discussion.anonymous else asker.attribution()
+        deadline = ""
+        if discussion.deadline_at:
+            deadline = t("Replies are collected until {day}.", day=day_of(discussion.deadline_at))
+        return compose(
+            bold(t("Question #{number} from {who}", number=discussion.id, who=who)), "\n\n",
+            discussion.text, "\n\n",
+            deadline,
+            buttons=[reply_buttons(t, self.codec, discussion.id)],
+        )
+
+    def template(self, t: Translator, discussion: Discussion) -> TemplateHint:
+        return TemplateHint(title_of(discussion.text, limit=60),
+                            Button(t("Read it"), self.codec.encode(Press.SHOW_QUESTION, discussion.id)))
+
+    async def press_show(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """The button of a template: the whole question, now that the person wrote."""
+        closed = discussion.accepts_replies()
+        if closed is not None:
+            await turn.refuse(closed)
+            return
+        asker = await self.members.get(discussion.asker_id)
+        if asker is None:
+            await turn.refuse(Refusal("This question no longer exists."))
+            return
+        await turn.show(self.message(turn.t, discussion, asker))

@@ -1,0 +1,142 @@
+"""The facilitators' cards about each discussion: who receives them, what they say in each
+state, and keeping every copy up to date so that nobody acts twice.
+
+Every facilitator (or the facilitators' group, on a platform that has one) receives a card
+with the question, who asked (the real asker is visible to facilitators even when the
+question is to be shared anonymously) and its language. The actions under it belong to the
+feature that owns the discussion's state (moderation, closing), which offers them here.
+Where a platform cannot edit a message, a card's change is sent as a new message, except to
+the facilitator whose action caused it (they were answered already) and never for a
+broadcast's progress.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Callable, Mapping
+
+from bot.domain.discussions import Discussion, State
+from bot.domain.languages import english_name
+from bot.domain.members import Member
+from bot.ports import Address, Card, Field, Purpose, Rows, Span
+from bot.services.discussions import DiscussionStore
+from bot.services.members import MemberStore, Recipient
+from bot.services.messaging import Compose, Messenger
+from bot.texts.catalog import Translator
+from bot.texts.formats import day_of
+
+log = logging.getLogger(__name__)
+
+CardActions = Callable[[Translator, Discussion], Rows | None]
+ProgressLine = Callable[[Translator], str]
+
+
+class CardKind(StrEnum):
+    MODERATION = "moderation"
+    DRAFT = "draft"
+
+
+class Cards:
+    def __init__(self, members: MemberStore, discussions: DiscussionStore, messenger: Messenger,
+                 rooms: Mapping[str, Address], default_language: str) -> None:
+        self.members = members
+        self.discussions = discussions
+        self.messenger = messenger
+        self.rooms = rooms
+        self.default_language = default_language
+        self._actions: list[CardActions] = []
+
+    def offer(self, actions: CardActions) -> None:
+        """A feature's buttons for the states it owns (it answers None for the others)."""
+        self._actions.append(actions)
+
+    async def recipients(self) -> list[Recipient]:
+        """Each facilitator at their own address, except on platforms with a facilitators'
+        group, where the group gets one card for all of them."""
+        facilitators = await self.members.facilitators()
+        recipients = await self.members.recipients(member_ids=[member.id for member in facilitators])
+        chosen = [recipient for recipient in recipients if recipient.address.platform not in self.rooms]
+        chosen += [Recipient(None, room, self.default_language) for room in self.rooms.values()]
+        return chosen
+
+    async def send(self, discussion_id: int, kind: CardKind, compose: Compose,
+                   recipients: list[Recipient] | None = None) -> None:
+        recipients = await self.recipients() if recipients is None else recipients
+        if not recipients:
+            log.warning("a card about question #%s has no facilitator to go to", discussion_id)
+        sent = await self.messenger.send(recipients, compose, Purpose.CARD, discussion_id)
+        for recipient, row in sent:
+            await self.discussions.add_card(discussion_id, row, kind, recipient.language)
+
+    async def update(self, discussion_id: int, kind: CardKind, compose: Compose, acted_by: Member | None = None,
+                     progress: bool = False) -> None:
+        """Every copy of the card now reads as `compose` says."""
+        for copy in await self.discussions.cards(discussion_id, kind):
+            t = self.messenger.translator(copy.language)
+            if self.messenger.capabilities(copy.to.platform).can_edit:
+                await self.messenger.edit(copy.row, copy.to.platform, compose(t))
+            elif not progress and not (acted_by is not None and copy.member_id == acted_by.id):
+                await self.messenger.say(copy.to, copy.member_id, compose(t), Purpose.CARD, discussion_id)
+
+    # --- the moderation card --------------------------------------------------------------
+
+    async def send_moderation(self, discussion: Discussion, asker: Member) -> None:
+        await self.send(discussion.id, CardKind.MODERATION,
+                        lambda t: self.moderation_card(t, discussion, asker, None))
+
+    async def refresh(self, discussion: Discussion, acted_by: Member | None = None, audience: int | None = None,
+                      progress: ProgressLine | None = None) -> None:
+        """Every copy of the question's card, as the discussion now stands."""
+        asker = await self.members.get(discussion.asker_id)
+        by = await self.members.get(discussion.state_by) if discussion.state_by else None
+        assert asker is not None, f"discussion {discussion.id} has no asker"
+        await self.update(discussion.id, CardKind.MODERATION,
+                          lambda t: self.moderation_card(t, discussion, asker, by, audience, progress),
+                          acted_by=acted_by, progress=progress is not None)
+
+    def moderation_card(self, t: Translator, discussion: Discussion, asker: Member, by: Member | None,
+                        audience: int | None = None, progress: ProgressLine | None = None) -> Card:
+        who = asker.attribution()
+        if discussion.anonymous:
+            who = t("{who}, to be shared anonymously", who=who)
+        language = english_name(discussion.language) if discussion.language else "unknown"
+        by_name = by.name if by and by.name else t("a facilitator")
+        return Card(
+            title=_headline(t, discussion, by_name, audience),
+            status=progress(t) if progress else "",
+            fields=(Field(t("From"), who), Field(t("Language"), t(language))),
+            body=(Span(discussion.text, italic=True),),
+            buttons=self._buttons(t, discussion),
+        )
+
+    def _buttons(self, t: Translator, discussion: Discussion) -> Rows:
+        for actions in self._actions:
+            rows = actions(t, discussion)
+            if rows is not None:
+                return rows
+        return ()
+
+
+def _headline(t: Translator, discussion: Discussion, by: str, audience: int | None) -> str:
+    number = discussion.id
+    state = discussion.state
+    if state is State.SUBMITTED:
+        return t("Question #{number} is waiting for approval", number=number)
+    if state is State.CLARIFYING:
+        return t("Question #{number}: {by} asked the asker: “{request}”", number=number, by=by,
+                 request=discussion.reason)
+    if state is State.APPROVED:
+        until = t("open for replies until {day}", day=day_of(discussion.deadline_at or 0))
+        if audience is None:
+            return t("Question #{number} was approved by {by}, {until}", number=number, by=by, until=until)
+        return t("Question #{number} was approved by {by} and shared with {count} members, {until}",
+                 number=number, by=by, count=audience, until=until)
+    if state is State.REJECTED:
+        reason = discussion.reason or t("no reason given")
+        return t("Question #{number} was rejected by {by}: {reason}", number=number, by=by, reason=reason)
+    if state is State.WITHDRAWN:
+        return t("Question #{number} was withdrawn by the asker", number=number)
+    if state is State.CLOSED:
+        return t("Question #{number} is closed", number=number)
+    return t("Question #{number} is published", number=number)

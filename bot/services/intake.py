@@ -1,0 +1,223 @@
+"""The core's entry point, `bot.ports.Inbox`: every event from every platform is kept first,
+then handled in the background, so an adapter is answered at once (Slack wants an answer
+within 3 seconds; Telegram's button spinner should not wait on the database).
+
+Each person's events are handled in order by one worker (a person's messages never overtake
+each other); different people's run side by side. An event is marked handled in the same
+transaction as its use case's changes, so after a crash the next start handles again, once,
+exactly the events whose changes were lost. A flood is refused at the door, before it costs
+a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from bot.clock import Clock
+from bot.ports import (
+    Acknowledgement, Address, ButtonPress, FormSubmitted, Incoming, IncomingCommand, IncomingText, Notice,
+    PersonCard, Purpose, Sender, TranscriptEntry,
+)
+from bot.services.conversation import InboundLog, UnitOfWork
+from bot.services.dispatch import Dispatcher
+from bot.services.messaging import Messenger, compose
+from bot.services.outbox import Outbox, Waker
+from bot.services.people import People
+from bot.services.routes import Routes
+from bot.services.rules import Attempt, TooFast
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong on our side. Your message is kept; please try again in a moment."
+Key = tuple[str, str]
+
+
+class Intake:
+    def __init__(self, inbound: InboundLog, dispatcher: Dispatcher, people: People, routes: Routes,
+                 messenger: Messenger, outbox: Outbox, waker: Waker, database: UnitOfWork, clock: Clock,
+                 too_fast: TooFast | None = None) -> None:
+        self.inbound = inbound
+        self.dispatcher = dispatcher
+        self.people = people
+        self.routes = routes
+        self.messenger = messenger
+        self.outbox = outbox
+        self.waker = waker
+        self.database = database
+        self.clock = clock
+        self.too_fast = too_fast or TooFast()
+        self._queues: dict[Key, deque[tuple[int, Incoming]]] = {}
+        self._workers: dict[Key, asyncio.Task[None]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._running = False
+
+    # --- Inbox ---------------------------------------------------------------------------------
+
+    async def handle(self, event: Incoming) -> Acknowledgement:
+        sender = event.sender
+        refusal = self.too_fast.check(Attempt(sender, None))
+        if refusal is not None:
+            return await self._refuse_flood(sender, refusal.reason)
+        kind, body = describe(event)
+        address = sender.address
+        row = await self.inbound.record(address.platform, address.user_id, address.chat_id, kind, body,
+                                        encode_event(event), self.clock.now())
+        if self._running:
+            self._enqueue(row, event)
+        return Acknowledgement()
+
+    async def people_on(self, platform: str) -> list[PersonCard]:
+        return await self.people.on(platform)
+
+    async def command_list(self, language: str) -> list[tuple[str, str]]:
+        t = self.messenger.translator(language)
+        return [(command, t(description)) for command, description in self.routes.menu()]
+
+    async def transcript(self, address: Address, limit: int = 200) -> list[TranscriptEntry]:
+        return await self.outbox.transcript(address, limit)
+
+    async def wake(self, address: Address) -> None:
+        await self.waker.wake_person(address)
+
+    # --- life ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Handle again, in order, what was kept but not handled before the last stop."""
+        self._running = True
+        pending = await self.inbound.pending()
+        if pending:
+            log.info("handling %s event(s) kept before the last stop", len(pending))
+        for row, text in pending:
+            self._enqueue(row, decode_event(text))
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop handling: what is kept but not handled yet waits for the next start."""
+        self._running = False
+        for queue in self._queues.values():
+            queue.clear()
+        workers = list(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until every kept event has been handled (for tests and tools)."""
+        await self._idle.wait()
+
+    # --- the workers ---------------------------------------------------------------------------
+
+    def _enqueue(self, row: int, event: Incoming) -> None:
+        address = event.sender.address
+        key = (address.platform, address.user_id or address.chat_id)
+        self._queues.setdefault(key, deque()).append((row, event))
+        self._idle.clear()
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._drain(key), name=f"intake-{key[0]}-{key[1]}")
+
+    async def _drain(self, key: Key) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and self._running:
+                row, event = queue.popleft()
+                await self._handle(row, event)
+        finally:
+            self._workers.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+            if not self._workers:
+                self._idle.set()
+
+    async def _handle(self, row: int, event: Incoming) -> None:
+        address = event.sender.address
+        try:
+            async with self.database.transaction():
+                await self.dispatcher.dispatch(event)
+                await self.inbound.mark_handled(row, "", self.clock.now())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not handle %s from %s:%s", type(event).__name__, address.platform, address.user_id)
+            await self._apologise(row, event)
+        finally:
+            self.waker.wake()
+        if self.messenger.capabilities(address.platform).service_window:
+            await self.waker.wake_person(address)
+
+    async def _apologise(self, row: int, event: Incoming) -> None:
+        text = self.messenger.translator("")(SORRY)
+        address = event.sender.address
+        interaction = getattr(event, "interaction", None)
+        try:
+            async with self.database.transaction():
+                await self.inbound.mark_handled(row, "failed", self.clock.now())
+                if interaction is not None and self.messenger.capabilities(address.platform).can_toast:
+                    await self.messenger.say(address, None, Notice(text, interaction, refused=True), Purpose.NOTICE)
+                await self.messenger.say(address, None, compose(text))
+        except Exception:
+            log.exception("could not even apologise to %s:%s", address.platform, address.user_id)
+
+    async def _refuse_flood(self, sender: Sender, reason: str) -> Acknowledgement:
+        text = self.messenger.translator("")(reason)
+        address = sender.address
+        attempt = Attempt(sender, None)
+        if self.too_fast.should_tell(attempt):
+            log.warning("%s:%s sends too fast: events refused", address.platform, address.user_id)
+            if not sender.in_group:
+                async with self.database.transaction():
+                    await self.messenger.say(address, None, compose(text))
+                self.waker.wake(address.platform)
+        return Acknowledgement(accepted=False, refusal=text)
+
+
+# --- events as JSON, to handle them again after a restart -------------------------------------
+
+
+def describe(event: Incoming) -> tuple[str, str]:
+    """The event's kind and its words, as kept in the inbound log and shown in transcripts."""
+    if isinstance(event, IncomingText):
+        return "text", event.text
+    if isinstance(event, IncomingCommand):
+        return "command", f"/{event.command} {event.args}".rstrip()
+    if isinstance(event, FormSubmitted):
+        return "form", event.text
+    return "button", event.token
+
+
+def encode_event(event: Incoming) -> str:
+    sender = event.sender
+    data: dict[str, Any] = {
+        "sender": {"platform": sender.address.platform, "user_id": sender.address.user_id,
+                   "chat_id": sender.address.chat_id, "name": sender.name, "in_group": sender.in_group,
+                   "locale": sender.locale},
+    }
+    if isinstance(event, IncomingText):
+        data.update(kind="text", text=event.text, reply_to=event.reply_to)
+    elif isinstance(event, IncomingCommand):
+        data.update(kind="command", command=event.command, args=event.args)
+    elif isinstance(event, FormSubmitted):
+        data.update(kind="form", token=event.token, text=event.text, interaction=event.interaction)
+    else:
+        data.update(kind="button", token=event.token, message_id=event.message_id, interaction=event.interaction)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_event(text: str) -> Incoming:
+    data = json.loads(text)
+    who = data["sender"]
+    sender = Sender(Address(who["platform"], who["user_id"], who["chat_id"]), who.get("name", ""),
+                    who.get("in_group", False), who.get("locale", ""))
+    kind = data["kind"]
+    if kind == "text":
+        return IncomingText(sender, data["text"], data.get("reply_to"))
+    if kind == "command":
+        return IncomingCommand(sender, data["command"], data.get("args", ""))
+    if kind == "form":
+        return FormSubmitted(sender, data["token"], data["text"], data.get("interaction"))
+    return ButtonPress(sender, data["token"], data.get("message_id"), data.get("interaction"))

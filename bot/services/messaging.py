@@ -1,0 +1,97 @@
+"""Saying things: each message composed once per language and platform, fitted to what the
+platform can show, and written to the outbox with what it is for."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from bot.ports import (
+    Address, Button, Capabilities, Envelope, Message, Outgoing, Priority, Purpose, Span, TemplateHint, rows_of,
+)
+from bot.services.fitting import fit
+from bot.services.members import Recipient
+from bot.services.outbox import Outbox
+from bot.texts.catalog import Texts, Translator
+
+Compose = Callable[[Translator], Outgoing]
+ComposeTemplate = Callable[[Translator], TemplateHint]
+
+PRIORITY = {
+    Purpose.ANSWER: Priority.ANSWER, Purpose.NOTICE: Priority.ANSWER,
+    Purpose.CARD: Priority.CARD, Purpose.REPLY: Priority.CARD, Purpose.STATUS: Priority.CARD,
+    Purpose.THANKS: Priority.CARD,
+    Purpose.BROADCAST: Priority.BROADCAST, Purpose.REMINDER: Priority.BROADCAST, Purpose.DIGEST: Priority.BROADCAST,
+    Purpose.CONSOLIDATED: Priority.BROADCAST,
+}
+
+# For a platform that is no longer enabled but still has rows or cards.
+UNKNOWN_PLATFORM = Capabilities(max_text=4096, max_buttons=20, max_button_label=64, can_edit=False,
+                                can_reply_to=False)
+
+
+class Messenger:
+    def __init__(self, outbox: Outbox, texts: Texts) -> None:
+        self.outbox = outbox
+        self.texts = texts
+        self._capabilities: dict[str, Capabilities] = {}
+
+    def add_platform(self, platform: str, capabilities: Capabilities) -> None:
+        self._capabilities[platform] = capabilities
+
+    def capabilities(self, platform: str) -> Capabilities:
+        return self._capabilities.get(platform, UNKNOWN_PLATFORM)
+
+    def translator(self, language: str) -> Translator:
+        return self.texts.for_language(language)
+
+    async def send(self, recipients: Sequence[Recipient], compose: Compose, purpose: Purpose,
+                   discussion_id: int | None = None,
+                   template: ComposeTemplate | None = None) -> list[tuple[Recipient, int]]:
+        """One message to each recipient, in their own language, fitted to their platform.
+        `template` is what platforms with a service window send when it is closed."""
+        composed: dict[tuple[str, str], tuple[Outgoing, TemplateHint | None]] = {}
+        envelopes = []
+        for recipient in recipients:
+            language, platform = recipient.language, recipient.address.platform
+            key = (language, platform)
+            if key not in composed:
+                t = self.translator(language)
+                capabilities = self.capabilities(platform)
+                hint = template(t) if template and capabilities.service_window else None
+                composed[key] = (fit(compose(t), capabilities), hint)
+            message, hint = composed[key]
+            envelopes.append(Envelope(
+                to=recipient.address, message=message, purpose=purpose, priority=PRIORITY[purpose],
+                member_id=recipient.member_id, discussion_id=discussion_id, template=hint,
+            ))
+        ids = await self.outbox.enqueue(envelopes)
+        return list(zip(recipients, ids))
+
+    async def say(self, to: Address, member_id: int | None, message: Outgoing,
+                  purpose: Purpose = Purpose.ANSWER, discussion_id: int | None = None) -> int:
+        """One message, already composed, to one person or group."""
+        [row] = await self.outbox.enqueue([Envelope(
+            to=to, message=fit(message, self.capabilities(to.platform)), purpose=purpose,
+            priority=PRIORITY[purpose], member_id=member_id, discussion_id=discussion_id,
+        )])
+        return row
+
+    async def edit(self, row: int, platform: str, message: Outgoing) -> int:
+        return await self.outbox.enqueue_edit(row, fit(message, self.capabilities(platform)))
+
+
+Part = str | Span
+
+
+def compose(*parts: Part, buttons: Sequence[Sequence[Button]] = (), reply_to: str | None = None) -> Message:
+    """A message from plain strings (the bot's words, already translated) and spans."""
+    spans = tuple(part if isinstance(part, Span) else Span(part) for part in parts if part)
+    return Message(spans=spans, buttons=rows_of(buttons), reply_to=reply_to)
+
+
+def bold(text: str) -> Span:
+    return Span(text, bold=True)
+
+
+def italic(text: str) -> Span:
+    return Span(text, italic=True)

@@ -1,0 +1,307 @@
+"""After a discussion closes: the draft consolidated reply (the question, a short extractive
+summary credited to its authors, then every contribution in full) goes to the facilitators,
+who edit it, publish it to the whole network and into the archive, or discard it; a
+discussion that got no replies can be shared again instead."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Protocol, Sequence
+
+from bot.domain.discussions import Discussion, Reply, State, title_of
+from bot.domain.drafts import ANONYMOUS, Contribution, Draft
+from bot.domain.members import Member
+from bot.domain.refusal import Refusal
+from bot.domain.summary import summarize
+from bot.ports import Button, Card, Purpose, Rows, Style, TemplateHint
+from bot.services.archive import Archive, ArchivedReply
+from bot.services.broadcast import Broadcast
+from bot.services.buttons import ButtonCodec
+from bot.services.cards import CardKind, Cards
+from bot.services.changes import Changes
+from bot.services.discussions import DiscussionStore
+from bot.services.members import MemberStore
+from bot.services.messaging import Messenger, Part, bold, compose
+from bot.services.moderation import Schedule
+from bot.services.routes import Arguments, Audience, Route, command, discussion_step, facilitator_button
+from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, NOT_LEFT
+from bot.services.searching import Press as SearchPress
+from bot.services.turn import Turn
+from bot.texts.catalog import Translator
+
+log = logging.getLogger(__name__)
+
+
+class Press(StrEnum):
+    PUBLISH = "pb"
+    EDIT_DRAFT = "pe"
+    WHOLE_TEXT = "pw"
+    DISCARD = "dd"
+    RESHARE = "rs"
+    CLOSE_QUIETLY = "cw"
+
+
+class Step(StrEnum):
+    SUMMARY = "consolidate.summary"
+    FULL = "consolidate.full"
+
+
+class Command(StrEnum):
+    QUESTION = "question"
+
+
+class DraftStore(Protocol):
+    async def get(self, discussion_id: int) -> Draft | None: ...
+
+    async def save(self, draft: Draft, now: float) -> None: ...
+
+
+FACILITATORS_ONLY = (NOT_LEFT, IS_FACILITATOR)
+
+
+class Publishing:
+    def __init__(self, discussions: DiscussionStore, members: MemberStore, drafts: DraftStore, archive: Archive,
+                 cards: Cards, changes: Changes, broadcast: Broadcast, schedule: Schedule, messenger: Messenger,
+                 codec: ButtonCodec, reply_window: float) -> None:
+        self.discussions = discussions
+        self.members = members
+        self.drafts = drafts
+        self.archive = archive
+        self.cards = cards
+        self.changes = changes
+        self.broadcast = broadcast
+        self.schedule = schedule
+        self.messenger = messenger
+        self.codec = codec
+        self.reply_window = reply_window
+
+    def routes(self) -> Sequence[Route]:
+        return (
+            facilitator_button(Press.PUBLISH, self.press_publish),
+            facilitator_button(Press.EDIT_DRAFT, self.press_edit_draft),
+            facilitator_button(Press.WHOLE_TEXT, self.press_whole_text),
+            facilitator_button(Press.DISCARD, self.press_discard),
+            facilitator_button(Press.CLOSE_QUIETLY, self.press_discard),
+            facilitator_button(Press.RESHARE, self.press_reshare),
+            discussion_step(Step.SUMMARY, self.new_summary, rules=FACILITATORS_ONLY),
+            discussion_step(Step.FULL, self.new_whole_text, rules=FACILITATORS_ONLY),
+            command(Command.QUESTION, self.show_question, "The whole text of a question, and its draft: /question 12",
+                    rules=(IN_PRIVATE, NOT_LEFT, IS_FACILITATOR), arguments=Arguments.NUMBER,
+                    audience=Audience.FACILITATORS),
+        )
+
+    # --- the draft ------------------------------------------------------------------------
+
+    async def start(self, closed: Discussion, now: float) -> int:
+        """The draft for a discussion that just closed, to every facilitator; returns how many
+        contributions it holds."""
+        contributions = await self.contributions_of(closed)
+        if contributions:
+            points = summarize(closed.text, [(c.author, c.text) for c in contributions])
+            draft = Draft(closed.id, "\n".join(f"{point.sentence} ({point.author})" for point in points))
+            await self.drafts.save(draft, now)
+            await self.cards.send(closed.id, CardKind.DRAFT, lambda t: self.draft_card(t, closed, draft, contributions))
+        else:
+            await self.cards.send(closed.id, CardKind.DRAFT, lambda t: Card(
+                t("Question #{number} closed with no replies", number=closed.id),
+                body=tuple(compose(closed.text).spans),
+                buttons=((Button(t("Share it again"), self.codec.encode(Press.RESHARE, closed.id), Style.PRIMARY),
+                          Button(t("Close without publishing"), self.codec.encode(Press.CLOSE_QUIETLY, closed.id),
+                                 Style.DANGER, short=t("Close"))),),
+            ))
+        return len(contributions)
+
+    async def contributions_of(self, discussion: Discussion) -> list[Contribution]:
+        return [Contribution(await self._author(reply), reply.text)
+                for reply in await self.discussions.replies(discussion.id)]
+
+    async def _author(self, reply: Reply) -> str:
+        if reply.anonymous:
+            return ANONYMOUS
+        member = await self.members.get(reply.member_id)
+        return member.attribution() if member else "a former member"
+
+    def draft_card(self, t: Translator, discussion: Discussion, draft: Draft,
+                   contributions: Sequence[Contribution]) -> Card:
+        return Card(
+            t("Draft consolidated reply to question #{number}", number=discussion.id),
+            body=tuple(compose(*consolidated_body(t, discussion, draft, contributions)).spans),
+            buttons=self._draft_buttons(t, discussion),
+            more=t("Shortened here: send /question {number} to read the whole draft.", number=discussion.id),
+        )
+
+    def _draft_buttons(self, t: Translator, discussion: Discussion) -> Rows:
+        number = discussion.id
+        return ((Button(t("Publish"), self.codec.encode(Press.PUBLISH, number), Style.PRIMARY),
+                 Button(t("Edit"), self.codec.encode(Press.EDIT_DRAFT, number)),
+                 Button(t("Discard"), self.codec.encode(Press.DISCARD, number), Style.DANGER)),)
+
+    async def show_question(self, turn: Turn, args: str) -> None:
+        """/question 12: the whole text of a question, whatever its state, and its draft."""
+        number = args.strip().lstrip("#")
+        discussion = await self.discussions.get(int(number)) if number.isdigit() else None
+        if discussion is None:
+            await turn.refuse(Refusal("Send /question and the number of a question, for example: /question 12"))
+            return
+        t = turn.t
+        await turn.say(bold(t("Question #{number}", number=discussion.id)), f" ({t(discussion.state.value)})",
+                       "\n\n", discussion.text)
+        draft = await self.drafts.get(discussion.id)
+        if draft is not None and not draft.discarded and discussion.state is State.CLOSED:
+            contributions = await self.contributions_of(discussion)
+            await turn.say(bold(t("Draft consolidated reply to question #{number}", number=discussion.id)), "\n\n",
+                           *consolidated_body(t, discussion, draft, contributions),
+                           buttons=self._draft_buttons(t, discussion))
+
+    # --- the facilitators' buttons on the draft -------------------------------------------
+
+    async def press_publish(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        draft = await self.drafts.get(discussion.id)
+        if discussion.state is State.CLOSED and (draft is None or draft.discarded):
+            await turn.refuse(Refusal("This draft was discarded."))
+            return
+        published = await self.changes.apply(turn, discussion, discussion.publish(turn.member.id, turn.now),
+                                             in_step=True)
+        if published is None or draft is None:
+            return
+        contributions = await self.contributions_of(published)
+        title = title_of(published.text)
+        await self.archive.add(ArchivedReply(
+            discussion_id=published.id, title=title, question=published.text,
+            summary=draft.full_text or draft.summary,
+            contributions="\n\n".join(f"{c.author}: {c.text}" for c in contributions),
+            language=published.language, published_at=turn.now,
+        ))
+        recipients = await self.members.recipients()
+        await self.messenger.send(
+            recipients,
+            lambda t: compose(bold(t("Consolidated reply: {title}", title=title)), "\n\n",
+                              *consolidated_body(t, published, draft, contributions)),
+            Purpose.CONSOLIDATED, published.id,
+            template=lambda t: TemplateHint(title_of(title, limit=60),
+                                            Button(t("Read it"), self.codec.encode(SearchPress.READ, published.id))),
+        )
+        contributor_ids = sorted(await self.discussions.replied_member_ids(published.id))
+        await self.messenger.send(
+            await self.members.recipients(member_ids=contributor_ids),
+            lambda t: compose(t("Thank you! Your contribution is part of the consolidated reply to question #{number}, "
+                                "now shared with the network and kept in its archive (/read {number}).",
+                                number=published.id)),
+            Purpose.THANKS, published.id,
+        )
+        by = turn.member.name
+        await self.cards.update(published.id, CardKind.DRAFT, lambda t: Card(
+            t("The consolidated reply to question #{number} was published by {by}", number=published.id,
+              by=by or t("a facilitator"))), acted_by=turn.member)
+        await self.cards.refresh(published, acted_by=turn.member)
+        turn.notice = turn.t("Published to {count} members", count=len(recipients))
+
+    async def press_edit_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        draft = await self._open_draft(turn, discussion)
+        if draft is None:
+            return
+        t = turn.t
+        turn.notice = t("Send the new summary")
+        await turn.ask(Step.SUMMARY,
+                       [t("Send the new key points, one per line: they replace the summary. "
+                          "To replace the whole text instead, press the button.")],
+                       label=t("Key points, one per line"), prefill=draft.summary,
+                       buttons=[[turn.button(t("Replace the whole text"), Press.WHOLE_TEXT, discussion.id,
+                                             short=t("Whole text"))]],
+                       discussion=discussion.id)
+
+    async def press_whole_text(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        draft = await self._open_draft(turn, discussion)
+        if draft is None:
+            return
+        t = turn.t
+        turn.notice = t("Send the whole text")
+        contributions = await self.contributions_of(discussion)
+        whole = draft.full_text or compose(*consolidated_body(t, discussion, draft, contributions)).text
+        await turn.ask(Step.FULL, [t("Send the whole consolidated reply as it should be published.")],
+                       label=t("The consolidated reply"), prefill=whole, discussion=discussion.id)
+
+    async def new_summary(self, turn: Turn, discussion: Discussion, text: str, data: dict) -> None:
+        await self._new_draft_text(turn, discussion, text, whole=False)
+
+    async def new_whole_text(self, turn: Turn, discussion: Discussion, text: str, data: dict) -> None:
+        await self._new_draft_text(turn, discussion, text, whole=True)
+
+    async def _new_draft_text(self, turn: Turn, discussion: Discussion, text: str, whole: bool) -> None:
+        draft = await self._open_draft(turn, discussion, in_step=True)
+        if draft is None:
+            return
+        text = text.strip()
+        if not text:
+            await turn.refuse(Refusal("That message was empty: please write your text."))
+            return
+        draft = draft.with_full_text(text) if whole else draft.with_summary(text)
+        await self.drafts.save(draft, turn.now)
+        await turn.stop_waiting()
+        contributions = await self.contributions_of(discussion)
+        await self.cards.update(discussion.id, CardKind.DRAFT,
+                                lambda t: self.draft_card(t, discussion, draft, contributions), acted_by=turn.member)
+        await turn.say(turn.t("The draft is updated:"))
+        await turn.show(self.draft_card(turn.t, discussion, draft, contributions))
+
+    async def press_discard(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        if discussion.state is not State.CLOSED:
+            await turn.refuse(discussion.where_it_stands())
+            return
+        draft = await self.drafts.get(discussion.id) or Draft(discussion.id, "")
+        if draft.discarded:
+            await turn.refuse(Refusal("This draft was discarded."))
+            return
+        await self.drafts.save(draft.discard(), turn.now)
+        by = turn.member.name
+        await self.cards.update(discussion.id, CardKind.DRAFT, lambda t: Card(
+            t("Question #{number} was closed without publishing, by {by}", number=discussion.id,
+              by=by or t("a facilitator"))), acted_by=turn.member)
+        turn.notice = turn.t("Closed without publishing")
+
+    async def press_reshare(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        replies = len(await self.discussions.replies(discussion.id))
+        reshared = await self.changes.apply(
+            turn, discussion, discussion.reshare(turn.member.id, turn.now, self.reply_window, replies))
+        if reshared is None:
+            return
+        asker = await self.members.get(reshared.asker_id)
+        assert asker is not None, f"discussion {reshared.id} has no asker"
+        audience = await self.broadcast.share(reshared, asker)
+        self.schedule.schedule(reshared)
+        by = turn.member.name
+        await self.cards.update(reshared.id, CardKind.DRAFT, lambda t: Card(
+            t("Question #{number} was shared again by {by}", number=reshared.id, by=by or t("a facilitator"))),
+            acted_by=turn.member)
+        await self.cards.refresh(reshared, acted_by=turn.member, audience=audience)
+        turn.notice = turn.t("Shared again with {count} members", count=audience)
+
+    async def _open_draft(self, turn: Turn, discussion: Discussion, in_step: bool = False) -> Draft | None:
+        """The draft still to be published, or None when there is none (the person was told)."""
+        draft = await self.drafts.get(discussion.id)
+        if discussion.state is State.CLOSED and draft is not None and not draft.discarded:
+            return draft
+        if in_step:
+            await turn.stop_waiting()
+        await turn.refuse(discussion.where_it_stands() if discussion.state is not State.CLOSED
+                          else Refusal("This draft was discarded."))
+        return None
+
+
+def consolidated_body(t: Translator, discussion: Discussion, draft: Draft,
+                      contributions: Sequence[Contribution]) -> list[Part]:
+    """The consolidated reply under its heading: the question, the key points, and every
+    contribution with its author (or the facilitator's own whole text)."""
+    if draft.full_text:
+        return [draft.full_text]
+    parts: list[Part] = [bold(t("The question")), "\n", discussion.text, "\n\n"]
+    if draft.summary.strip():
+        parts += [bold(t("Key points")), "\n"]
+        parts += [f"• {line}\n" for line in draft.summary.splitlines() if line.strip()]
+        parts.append("\n")
+    parts.append(bold(t.plural("{count} contribution", "{count} contributions", len(contributions))))
+    for contribution in contributions:
+        author = t("anonymous") if contribution.anonymous else contribution.author
+        parts += ["\n\n", bold(author), "\n", contribution.text]
+    return parts
