@@ -7,9 +7,12 @@ from importlib import import_module
 from typing import Iterator, Mapping
 
 from bot.ports import PlatformPlugin
+from bot.settings_reader import ConfigError
 
 MODULES = {
     "telegram": "adapters.telegram",
+    "slack": "adapters.slack",
+    "whatsapp": "adapters.whatsapp",
     "webchat": "adapters.webchat",
 }
 
@@ -23,7 +26,13 @@ class Registry(Mapping[str, PlatformPlugin]):
 
     def __getitem__(self, name: str) -> PlatformPlugin:
         if name not in self._loaded:
-            plugin = import_module(self._modules[name]).PLUGIN
+            try:
+                module = import_module(self._modules[name])
+            except ModuleNotFoundError as error:
+                if error.name != self._modules[name]:
+                    raise
+                raise ConfigError(f"{name}.enabled", f"the {name} adapter is not in this version yet") from None
+            plugin = module.PLUGIN
             assert plugin.name == name, f"{self._modules[name]} exports the plugin of {plugin.name!r}"
             self._loaded[name] = plugin
         return self._loaded[name]

@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.telegram import TelegramSettings  # noqa: E402
 from bot.app import App  # noqa: E402
-from bot.config import CommunitySettings, FacilitatorSettings, Settings, TelegramConfig  # noqa: E402
+from bot.config import CommunitySettings, FacilitatorSettings, Settings  # noqa: E402
 from bot.domain.discussions import State  # noqa: E402
 from bot.domain.members import Identity, Role  # noqa: E402
-from bot.services import moderation  # noqa: E402
 from bot.services.archive import ArchivedReply  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
@@ -38,34 +38,32 @@ SEARCHER = 90_000
 
 
 async def prepare(app: App, members: int) -> tuple[int, int]:
-    services = app.community.services
-    now = services.clock.now()
-    async with services.database.transaction():
-        asker = await services.members.create(Identity("telegram", "80000", "80000"), "Asker", Role.MEMBER, now)
+    now = app.clock.now()
+    async with app.database.transaction():
+        asker = await app.members.create(Identity("telegram", "80000", "80000"), "Asker", Role.MEMBER, now)
         for number in range(members):
             user = str(100_000 + number)
-            await services.members.create(Identity("telegram", user, user, last_seen_at=now), f"Member {number}",
+            await app.members.create(Identity("telegram", user, user, last_seen_at=now), f"Member {number}",
                                           Role.MEMBER, now)
-        await services.members.create(Identity("telegram", str(SEARCHER), str(SEARCHER)), "Searcher", Role.MEMBER, now)
-        discussion = await services.discussions.create(asker.id, "How do cash transfers reach remote areas?", "en",
+        await app.members.create(Identity("telegram", str(SEARCHER), str(SEARCHER)), "Searcher", Role.MEMBER, now)
+        discussion = await app.discussions.create(asker.id, "How do cash transfers reach remote areas?", "en",
                                                        False, now)
         for number, title in enumerate(("Cash transfers and nutrition", "Refugee children in school"), start=100):
-            await services.archive.add(ArchivedReply(discussion.id, title, title, "", "nutrition school cash", "en", now))
+            await app.archive.add(ArchivedReply(discussion.id, title, title, "", "nutrition school cash", "en", now))
     return asker.id, discussion.id
 
 
 async def approve_and_broadcast(app: App, asker_id: int, discussion_id: int) -> int:
-    services = app.community.services
-    async with services.database.transaction():
-        discussion = await services.discussions.get(discussion_id)
+    async with app.database.transaction():
+        discussion = await app.discussions.get(discussion_id)
         assert discussion is not None
-        approved = replace(discussion, state=State.APPROVED, approved_at=services.clock.now(),
-                           deadline_at=services.clock.now() + 86400, version=discussion.version + 1)
-        await services.discussions.save(approved, discussion.version)
-        asker = await services.members.get(asker_id)
+        approved = replace(discussion, state=State.APPROVED, approved_at=app.clock.now(),
+                           deadline_at=app.clock.now() + 86400, version=discussion.version + 1)
+        await app.discussions.save(approved, discussion.version)
+        asker = await app.members.get(asker_id)
         assert asker is not None
-        audience = await moderation.broadcast(services, approved, asker)
-    services.waker.wake()
+        audience = await app.broadcast.share(approved, asker)
+    app.delivery.wake()
     return audience
 
 
@@ -95,7 +93,7 @@ async def main() -> None:
             community=CommunitySettings(name="Bench Network", languages=("en",)),
             storage_path=directory / "bench.db",
             facilitators=FacilitatorSettings(),
-            telegram=TelegramConfig(token=api.token, base_url=api.base_url),
+            platforms={"telegram": TelegramSettings(token=api.token, base_url=api.base_url)},
         )
         app = await App.build(settings)
         asker_id, discussion_id = await prepare(app, arguments.members)

@@ -25,6 +25,7 @@ from bot.services.deadlines import Deadlines
 from bot.services.delivery import Delivery
 from bot.services.digests import Digests
 from bot.services.dispatch import Dispatcher
+from bot.services.home import Home
 from bot.services.intake import Intake
 from bot.services.joining import Joining
 from bot.services.language import LanguageDetector
@@ -101,7 +102,10 @@ class App:
                  if (room := plugins[name].facilitators_room(platform)) is not None}
 
         database = await Database.open(settings.storage_path)
-        members, discussions = SqliteMemberStore(database), SqliteDiscussionStore(database)
+        # Members are reached only on the platforms this bot runs (one imported for a platform
+        # that is not set up waits for it, and is not counted in an audience).
+        members = SqliteMemberStore(database, platforms=[adapter.platform for adapter in adapters])
+        discussions = SqliteDiscussionStore(database)
         outbox, archive = SqliteOutbox(database), SqliteArchive(database)
         conversations = SqliteConversationStore(database)
         # Pacing is about the platforms' real seconds, whatever clock the deadlines follow.
@@ -133,18 +137,19 @@ class App:
         closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
                           database, delivery, clock, community.reminder_before)
         digests = Digests(members, discussions, messenger, codec, database, delivery, clock)
+        home = Home(discussions, codec, community.name)
         cards.offer(moderation.card_actions)
         cards.offer(closing.card_actions)
 
         routes = Routes()
         # The order here is the order of /help and of the command menus.
-        routes.include(joining, asking, searching, digests, moderation, Membership(members, routes), replying,
+        routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), replying,
                        broadcast, closing, publishing)
         people = People(members, settings.facilitators, database, clock)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
-                                joining, asking, replying)
+                                joining, asking, replying, home)
         intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
-                        clock)
+                        clock, max_attempts=settings.delivery.max_attempts)
 
         deadlines.connect(closing.deadline_reached, closing.reminder_due)
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")

@@ -54,6 +54,8 @@ class Sender:
     # answers there but never takes the group for the person's own address.
     in_group: bool = False
     locale: str = ""
+    # The person's time zone (an IANA name such as "Africa/Nairobi"), when the platform says.
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,15 @@ class FormSubmitted:
     interaction: str | None = None
 
 
-Incoming = IncomingText | IncomingCommand | ButtonPress | FormSubmitted
+@dataclass(frozen=True)
+class HomeOpened:
+    """The person opened the bot's own page in their app (Slack's App Home tab): the core
+    answers with their home (purpose HOME), which the adapter shows there."""
+
+    sender: Sender
+
+
+Incoming = IncomingText | IncomingCommand | ButtonPress | FormSubmitted | HomeOpened
 
 
 # --- what the bot sends ------------------------------------------------------------------
@@ -255,6 +265,7 @@ class Purpose(StrEnum):
     REMINDER = "reminder"
     DIGEST = "digest"
     CONSOLIDATED = "consolidated"  # a published consolidated reply, to the network
+    HOME = "home"  # the person's home: their app's own page where it has one (Slack's App Home)
 
 
 class Priority(IntEnum):
@@ -330,6 +341,25 @@ class OutsideWindow:
 
 
 DeliveryResult = Sent | RetryLater | Undeliverable | OutsideWindow
+
+
+class DeliveryStatus(StrEnum):
+    """What a platform reports later about a message it had accepted (WhatsApp's status
+    callbacks)."""
+
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # not delivered this time
+    UNDELIVERABLE = "undeliverable"  # never deliverable to this person (not on the platform)
+    OUTSIDE_WINDOW = "outside_window"  # refused after all for the service window: it waits
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    platform: str
+    message_id: str  # the platform's id, as returned in Sent
+    status: DeliveryStatus
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -413,6 +443,10 @@ class Inbox(Protocol):
 
     async def wake(self, address: Address) -> None:
         """The person is reachable again (a page reconnected): deliver what waits now."""
+        ...
+
+    async def report(self, report: DeliveryReport) -> None:
+        """What became of a message the platform had accepted."""
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from bot.domain.members import DeliveryPreference, Identity, Member, Role, Status
 from bot.ports import Address
 from bot.services.members import Recipient
@@ -14,8 +16,10 @@ _MEMBER_COLUMNS = (
 
 
 class SqliteMemberStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, platforms: Sequence[str] | None = None) -> None:
+        """`platforms`: where members can be reached (None: everywhere, for tools)."""
         self.database = database
+        self.platforms = list(platforms) if platforms is not None else None
 
     async def find_by_identity(self, platform: str, user_id: str) -> Member | None:
         row = await self.database.fetch_one(
@@ -86,13 +90,18 @@ class SqliteMemberStore:
         self, member_ids: list[int] | None = None, exclude: int | None = None, instant_only: bool = True
     ) -> list[Recipient]:
         # Each member's reachable identity seen most recently; ties go to the oldest identity.
+        served = ""
+        parameters: list[object] = []
+        if self.platforms is not None:
+            served = f" AND i2.platform IN ({','.join('?' * len(self.platforms))})"
+            parameters.extend(self.platforms)
         sql = (
             "SELECT m.id, m.language, i.platform, i.user_id, i.chat_id FROM member m"
-            " JOIN identity i ON i.member_id = m.id AND i.reachable = 1"
+            " JOIN identity i ON i.member_id = m.id"
             " AND i.rowid = (SELECT i2.rowid FROM identity i2 WHERE i2.member_id = m.id AND i2.reachable = 1"
-            "                ORDER BY COALESCE(i2.last_seen_at, 0) DESC, i2.rowid LIMIT 1)"
+            f"{served} ORDER BY COALESCE(i2.last_seen_at, 0) DESC, i2.rowid LIMIT 1)"
         )
-        conditions, parameters = [], []
+        conditions: list[str] = []
         if member_ids is not None:
             if not member_ids:
                 return []

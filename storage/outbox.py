@@ -8,7 +8,9 @@ from __future__ import annotations
 import time
 from typing import Sequence
 
-from bot.ports import Address, Envelope, Message, Outgoing, Priority, Purpose, TranscriptEntry
+from bot.ports import (
+    Address, DeliveryReport, DeliveryStatus, Envelope, Message, Outgoing, Priority, Purpose, TranscriptEntry,
+)
 from bot.services.outbox import QueuedMessage, SentMessage, decode_body, decode_message, encode_body
 from storage.database import Database
 
@@ -163,6 +165,31 @@ class SqliteOutbox:
                 (reason, row_id),
             )
 
+    async def record_report(self, report: DeliveryReport, now: float, max_attempts: int) -> Address | None:
+        """Apply what the platform reported to the row that carried that message; the row's
+        address, or None when no row has that id."""
+        row = await self.database.fetch_one(
+            "SELECT id, platform, user_id, chat_id FROM outbox WHERE platform = ? AND message_id = ?"
+            " ORDER BY id DESC LIMIT 1", (report.platform, report.message_id))
+        if row is None:
+            return None
+        status, reason = report.status, report.reason
+        updates = {
+            DeliveryStatus.DELIVERED: ("delivered_at = COALESCE(delivered_at, ?)", (now,)),
+            DeliveryStatus.READ: ("delivered_at = COALESCE(delivered_at, ?), read_at = COALESCE(read_at, ?)",
+                                  (now, now)),
+            DeliveryStatus.UNDELIVERABLE: ("state = 'failed', reason = ?", (reason,)),
+            DeliveryStatus.OUTSIDE_WINDOW: ("state = 'queued', message_id = NULL, reason = ?, not_before = ?",
+                                            (reason, WAITING_FOR_PERSON)),
+            DeliveryStatus.FAILED: ("state = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END,"
+                                    " message_id = NULL, attempts = attempts + 1, reason = ?, not_before = ?",
+                                    (max_attempts, reason, now + 60.0)),
+        }
+        assignments, values = updates[status]
+        async with self.database.transaction() as connection:
+            await connection.execute(f"UPDATE outbox SET {assignments} WHERE id = ?", (*values, row["id"]))
+        return Address(row["platform"], row["user_id"], row["chat_id"])
+
     async def park(self, row_id: int, reason: str) -> None:
         async with self.database.transaction() as connection:
             await connection.execute("UPDATE outbox SET reason = ?, not_before = ? WHERE id = ?",
@@ -210,6 +237,13 @@ class SqliteOutbox:
             key = f"failed:{row['why']}" if row["state"] == "failed" else row["state"]
             counts[key] = counts.get(key, 0) + row["n"]
         return counts
+
+    async def confirmations(self, discussion_id: int, purpose: str) -> tuple[int, int]:
+        """(delivered, read) as the platforms reported them, for platforms that report."""
+        row = await self.database.fetch_one(
+            "SELECT count(delivered_at), count(read_at) FROM outbox WHERE discussion_id = ? AND purpose = ?"
+            " AND edit_of IS NULL", (discussion_id, purpose))
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def _now() -> float:

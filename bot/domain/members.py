@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.refusal import Refusal
 
@@ -137,3 +138,12 @@ def clean_topics(text: str) -> tuple[str, ...] | Refusal:
 def has_words(text: str) -> bool:
     """True when the text holds at least one letter or digit (not only emoji or punctuation)."""
     return any(unicodedata.category(character)[0] in "LN" for character in text)
+
+
+def is_time_zone(name: str) -> bool:
+    """True for an IANA time zone name such as "Africa/Nairobi"."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -10,11 +10,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.domain.discussions import Discussion, title_of
-from bot.domain.members import DeliveryPreference, Member
+from bot.domain.members import DeliveryPreference, Member, is_time_zone
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Message, Purpose, TemplateHint
 from bot.services.buttons import ButtonCodec
@@ -166,7 +166,7 @@ class Digests:
             await turn.say(turn.t("Your time zone is {zone}. Send /timezone and a name like Africa/Nairobi or "
                                   "America/Lima to change it.", zone=turn.member.timezone))
             return
-        if _zone_or_none(name) is None:
+        if not is_time_zone(name):
             await turn.refuse(Refusal("I do not know the time zone {zone}: use a name like Africa/Nairobi or "
                                       "America/Lima.", {"zone": name[:40]}))
             return
@@ -210,11 +210,4 @@ def _describe(t: Translator, member: Member) -> str:
 
 
 def _zone(name: str) -> ZoneInfo:
-    return _zone_or_none(name) or ZoneInfo("UTC")
-
-
-def _zone_or_none(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return ZoneInfo(name) if is_time_zone(name) else ZoneInfo("UTC")

@@ -9,12 +9,13 @@ import logging
 from bot.clock import Clock
 from bot.domain.refusal import Refusal
 from bot.ports import (
-    Address, ButtonPress, FormSubmitted, Incoming, IncomingCommand, IncomingText, Notice, Purpose, Sender,
+    Address, ButtonPress, FormSubmitted, HomeOpened, Incoming, IncomingCommand, IncomingText, Notice, Purpose, Sender,
 )
 from bot.services.asking import Asking
 from bot.services.buttons import ButtonCodec
 from bot.services.conversation import Conversation, ConversationStore
 from bot.services.discussions import DiscussionStore
+from bot.services.home import Home
 from bot.services.joining import Joining
 from bot.services.messaging import Messenger
 from bot.services.outbox import Outbox
@@ -33,7 +34,7 @@ INVALID_BUTTON = Refusal("This button is not valid. Send /help to see what you c
 class Dispatcher:
     def __init__(self, routes: Routes, people: People, conversations: ConversationStore,
                  discussions: DiscussionStore, outbox: Outbox, codec: ButtonCodec, messenger: Messenger,
-                 clock: Clock, joining: Joining, asking: Asking, replying: Replying) -> None:
+                 clock: Clock, joining: Joining, asking: Asking, replying: Replying, home: Home) -> None:
         self.routes = routes
         self.people = people
         self.conversations = conversations
@@ -45,6 +46,7 @@ class Dispatcher:
         self.joining = joining
         self.asking = asking
         self.replying = replying
+        self.home = home
 
     async def dispatch(self, event: Incoming) -> None:
         sender = event.sender
@@ -69,6 +71,8 @@ class Dispatcher:
             await self._form(turn, event)
         elif isinstance(event, IncomingCommand):
             await self._command(turn, sender, event.command, event.args)
+        elif isinstance(event, HomeOpened):
+            await self.home.opened(turn)
         else:
             await self._text(turn, event)
         await turn.finish()

@@ -19,8 +19,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.ports import (
-    Acknowledgement, Address, ButtonPress, FormSubmitted, Incoming, IncomingCommand, IncomingText, Notice,
-    PersonCard, Purpose, Sender, TranscriptEntry,
+    Acknowledgement, Address, ButtonPress, DeliveryReport, DeliveryStatus, FormSubmitted, HomeOpened, Incoming,
+    IncomingCommand, IncomingText, Notice, PersonCard, Purpose, Sender, TranscriptEntry,
 )
 from bot.services.conversation import InboundLog, UnitOfWork
 from bot.services.dispatch import Dispatcher
@@ -39,7 +39,7 @@ Key = tuple[str, str]
 class Intake:
     def __init__(self, inbound: InboundLog, dispatcher: Dispatcher, people: People, routes: Routes,
                  messenger: Messenger, outbox: Outbox, waker: Waker, database: UnitOfWork, clock: Clock,
-                 too_fast: TooFast | None = None) -> None:
+                 max_attempts: int = 8, too_fast: TooFast | None = None) -> None:
         self.inbound = inbound
         self.dispatcher = dispatcher
         self.people = people
@@ -49,6 +49,7 @@ class Intake:
         self.waker = waker
         self.database = database
         self.clock = clock
+        self.max_attempts = max_attempts
         self.too_fast = too_fast or TooFast()
         self._queues: dict[Key, deque[tuple[int, Incoming]]] = {}
         self._workers: dict[Key, asyncio.Task[None]] = {}
@@ -83,6 +84,20 @@ class Intake:
 
     async def wake(self, address: Address) -> None:
         await self.waker.wake_person(address)
+
+    async def report(self, report: DeliveryReport) -> None:
+        async with self.database.transaction():
+            address = await self.outbox.record_report(report, self.clock.now(), self.max_attempts)
+            if address is None:
+                log.info("%s reported %s for a message the bot does not know: %s", report.platform, report.status,
+                         report.message_id[:80])
+                return
+            if report.status is DeliveryStatus.UNDELIVERABLE:
+                log.warning("%s:%s cannot be reached (%s): their queued messages are skipped",
+                            address.platform, address.user_id, report.reason)
+                await self.outbox.skip_queued_for(address.platform, address.user_id, report.reason)
+                await self.people.unreachable(address, report.reason)
+        self.waker.wake(report.platform)
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -187,6 +202,8 @@ def describe(event: Incoming) -> tuple[str, str]:
         return "command", f"/{event.command} {event.args}".rstrip()
     if isinstance(event, FormSubmitted):
         return "form", event.text
+    if isinstance(event, HomeOpened):
+        return "home", ""
     return "button", event.token
 
 
@@ -195,7 +212,7 @@ def encode_event(event: Incoming) -> str:
     data: dict[str, Any] = {
         "sender": {"platform": sender.address.platform, "user_id": sender.address.user_id,
                    "chat_id": sender.address.chat_id, "name": sender.name, "in_group": sender.in_group,
-                   "locale": sender.locale},
+                   "locale": sender.locale, "timezone": sender.timezone},
     }
     if isinstance(event, IncomingText):
         data.update(kind="text", text=event.text, reply_to=event.reply_to)
@@ -203,6 +220,8 @@ def encode_event(event: Incoming) -> str:
         data.update(kind="command", command=event.command, args=event.args)
     elif isinstance(event, FormSubmitted):
         data.update(kind="form", token=event.token, text=event.text, interaction=event.interaction)
+    elif isinstance(event, HomeOpened):
+        data.update(kind="home")
     else:
         data.update(kind="button", token=event.token, message_id=event.message_id, interaction=event.interaction)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -212,7 +231,7 @@ def decode_event(text: str) -> Incoming:
     data = json.loads(text)
     who = data["sender"]
     sender = Sender(Address(who["platform"], who["user_id"], who["chat_id"]), who.get("name", ""),
-                    who.get("in_group", False), who.get("locale", ""))
+                    who.get("in_group", False), who.get("locale", ""), who.get("timezone", ""))
     kind = data["kind"]
     if kind == "text":
         return IncomingText(sender, data["text"], data.get("reply_to"))
@@ -220,4 +239,6 @@ def decode_event(text: str) -> Incoming:
         return IncomingCommand(sender, data["command"], data.get("args", ""))
     if kind == "form":
         return FormSubmitted(sender, data["token"], data["text"], data.get("interaction"))
+    if kind == "home":
+        return HomeOpened(sender)
     return ButtonPress(sender, data["token"], data.get("message_id"), data.get("interaction"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 from bot.ports import (
-    Address, Button, Card, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
+    Address, Button, Card, DeliveryReport, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
     TranscriptEntry,
 )
 
@@ -80,6 +80,16 @@ class Outbox(Protocol):
     async def broadcasting(self) -> list[int]:
         """Discussions with broadcast rows still queued (not those waiting for a person)."""
         ...
+
+    async def confirmations(self, discussion_id: int, purpose: str) -> tuple[int, int]:
+        """(delivered, read) as the platforms reported them, for platforms that report."""
+        ...
+
+    async def record_report(self, report: DeliveryReport, now: float, max_attempts: int) -> Address | None:
+        """Apply a platform's later report to the row that carried the message; its address."""
+        ...
+
+    async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int: ...
 
 
 # --- the row body: a message of any kind, and its template hint, as JSON -------------------

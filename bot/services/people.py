@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.domain.members import Identity, Member, Role, Status
+from bot.domain.members import Identity, Member, Role, Status, is_time_zone
 from bot.ports import Address, PersonCard, Sender
 from bot.services.conversation import UnitOfWork
 from bot.services.members import MemberStore
@@ -45,7 +45,11 @@ class People:
         if known is None:
             role = Role.FACILITATOR if self.listed(sender) else Role.MEMBER
             identity = Identity(address.platform, address.user_id, private_chat or "", last_seen_at=now)
-            return await self.members.create(identity, sender.name.strip()[:80], role, now)
+            member = await self.members.create(identity, sender.name.strip()[:80], role, now)
+            if sender.timezone and is_time_zone(sender.timezone):
+                member = replace(member, timezone=sender.timezone)
+                await self.members.save(member)
+            return member
         await self.members.touch(address.platform, address.user_id, private_chat, now)
         return await self._with_role(known)
 
@@ -61,6 +65,9 @@ class People:
             member = replace(member, role=role)
             await self.members.save(member)
         return member
+
+    async def unreachable(self, address: Address, reason: str) -> None:
+        await self.members.mark_unreachable(address, reason)
 
     async def enrol_facilitators(self, by_platform: dict[str, frozenset[str]]) -> None:
         """At start: every facilitator named in the configuration is known, so that cards

@@ -41,6 +41,7 @@ class BroadcastProgress:
         waiting = counts.get("waiting", 0)
         failures = {key.removeprefix("failed:"): n for key, n in counts.items() if key.startswith("failed:")}
         skipped = counts.get("skipped", 0)
+        delivered, read = await self.outbox.confirmations(discussion_id, "broadcast")
 
         def line(t: Translator) -> str:
             if not finished:
@@ -52,6 +53,9 @@ class BroadcastProgress:
                                 reasons=reasons or t("skipped"))
             if waiting:
                 text += " " + t("Waiting for {count} to write to the bot again.", count=f"{waiting:,}")
+            if delivered:
+                text += " " + t("Confirmed on their phones: {delivered}, read: {read}.", delivered=f"{delivered:,}",
+                                read=f"{read:,}")
             return text
 
         async with self.database.transaction():
