@@ -65,6 +65,7 @@ class IncomingText:
     # The platform's id of the message this one replies to (Telegram reply-to, a Slack
     # thread's parent, a WhatsApp context id), when the person used the platform's reply.
     reply_to: str | None = None
+    event_id: str | None = None  # see Incoming
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class IncomingCommand:
     sender: Sender
     command: str
     args: str = ""
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class ButtonPress:
     # The platform's handle to answer this press (Telegram's callback query id, Slack's
     # trigger id): a Notice or a Prompt sent with it shows as a toast or opens a form.
     interaction: str | None = None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class FormSubmitted:
     token: str  # the Prompt's token
     text: str
     interaction: str | None = None
+    event_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,11 @@ class HomeOpened:
     answers with their home (purpose HOME), which the adapter shows there."""
 
     sender: Sender
+    event_id: str | None = None
 
 
+# Every event may carry `event_id`, the platform's own id for it (a WhatsApp message id, a
+# Slack event id): a platform that delivers an event twice has it handled once.
 Incoming = IncomingText | IncomingCommand | ButtonPress | FormSubmitted | HomeOpened
 
 

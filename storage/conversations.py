@@ -36,14 +36,14 @@ class SqliteInboundLog:
         self.database = database
 
     async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, event: str,
-                     now: float) -> int:
+                     now: float, event_id: str | None = None) -> int | None:
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
-                "INSERT INTO inbound (platform, user_id, chat_id, kind, body, event, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (platform, user_id, chat_id, kind, body, event, now),
+                "INSERT INTO inbound (platform, user_id, chat_id, kind, body, event, received_at, event_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (platform, user_id, chat_id, kind, body, event, now, event_id),
             )
-            return cursor.lastrowid or 0
+            return cursor.lastrowid if cursor.rowcount == 1 else None
 
     async def pending(self) -> list[tuple[int, str]]:
         rows = await self.database.fetch_all(

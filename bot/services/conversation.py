@@ -27,8 +27,9 @@ class InboundLog(Protocol):
     it has been handled."""
 
     async def record(self, platform: str, user_id: str, chat_id: str, kind: str, body: str, event: str,
-                     now: float) -> int:
-        """Keep one event (`event` is its JSON, to handle it again after a crash); its row."""
+                     now: float, event_id: str | None = None) -> int | None:
+        """Keep one event (`event` is its JSON, to handle it again after a crash); its row, or
+        None when an event with the same platform id was kept before."""
         ...
 
     async def pending(self) -> list[tuple[int, str]]:

@@ -67,7 +67,10 @@ class Intake:
         kind, body = describe(event)
         address = sender.address
         row = await self.inbound.record(address.platform, address.user_id, address.chat_id, kind, body,
-                                        encode_event(event), self.clock.now())
+                                        encode_event(event), self.clock.now(), event.event_id)
+        if row is None:
+            log.info("%s delivered event %s again: it was handled once already", address.platform, event.event_id)
+            return Acknowledgement()
         if self._running:
             self._enqueue(row, event)
         return Acknowledgement()
@@ -213,6 +216,7 @@ def encode_event(event: Incoming) -> str:
         "sender": {"platform": sender.address.platform, "user_id": sender.address.user_id,
                    "chat_id": sender.address.chat_id, "name": sender.name, "in_group": sender.in_group,
                    "locale": sender.locale, "timezone": sender.timezone},
+        "event_id": event.event_id,
     }
     if isinstance(event, IncomingText):
         data.update(kind="text", text=event.text, reply_to=event.reply_to)
@@ -232,13 +236,13 @@ def decode_event(text: str) -> Incoming:
     who = data["sender"]
     sender = Sender(Address(who["platform"], who["user_id"], who["chat_id"]), who.get("name", ""),
                     who.get("in_group", False), who.get("locale", ""), who.get("timezone", ""))
-    kind = data["kind"]
+    kind, event_id = data["kind"], data.get("event_id")
     if kind == "text":
-        return IncomingText(sender, data["text"], data.get("reply_to"))
+        return IncomingText(sender, data["text"], data.get("reply_to"), event_id)
     if kind == "command":
-        return IncomingCommand(sender, data["command"], data.get("args", ""))
+        return IncomingCommand(sender, data["command"], data.get("args", ""), event_id)
     if kind == "form":
-        return FormSubmitted(sender, data["token"], data["text"], data.get("interaction"))
+        return FormSubmitted(sender, data["token"], data["text"], data.get("interaction"), event_id)
     if kind == "home":
-        return HomeOpened(sender)
-    return ButtonPress(sender, data["token"], data.get("message_id"), data.get("interaction"))
+        return HomeOpened(sender, event_id)
+    return ButtonPress(sender, data["token"], data.get("message_id"), data.get("interaction"), event_id)
