@@ -31,8 +31,10 @@ class Database:
         self.connection = connection
         self.path = path
         self._lock = asyncio.Lock()
-        self._in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
-            f"in_transaction_{id(self)}", default=False
+        # The task whose transaction is open. A task started inside a transaction inherits the
+        # context, so "am I inside?" must ask whose it is, not only whether one is open.
+        self._owner: contextvars.ContextVar[asyncio.Task | None] = contextvars.ContextVar(
+            f"transaction_owner_{id(self)}", default=None
         )
 
     @classmethod
@@ -61,11 +63,11 @@ class Database:
         open a transaction are serialised here by a lock rather than interleaved. A
         transaction opened inside another one of the same task joins it, so a use case can
         wrap several repositories' writes in one."""
-        if self._in_transaction.get():
+        if self._owner.get() is asyncio.current_task():
             yield self.connection
             return
         async with self._lock:
-            token = self._in_transaction.set(True)
+            token = self._owner.set(asyncio.current_task())
             await self.connection.execute("BEGIN IMMEDIATE")
             try:
                 yield self.connection
@@ -75,15 +77,28 @@ class Database:
             else:
                 await self.connection.execute("COMMIT")
             finally:
-                self._in_transaction.reset(token)
+                self._owner.reset(token)
 
     async def fetch_one(self, sql: str, parameters: tuple | dict = ()) -> aiosqlite.Row | None:
-        async with self.connection.execute(sql, parameters) as cursor:
-            return await cursor.fetchone()
+        async with self._reading():
+            async with self.connection.execute(sql, parameters) as cursor:
+                return await cursor.fetchone()
 
     async def fetch_all(self, sql: str, parameters: tuple | dict = ()) -> list[aiosqlite.Row]:
-        async with self.connection.execute(sql, parameters) as cursor:
-            return list(await cursor.fetchall())
+        async with self._reading():
+            async with self.connection.execute(sql, parameters) as cursor:
+                return list(await cursor.fetchall())
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[None]:
+        """Reads share the one connection with writes: outside its own transaction a task
+        waits for another's to end, so it never sees rows that may yet be rolled back (an
+        outbox row sent for a change that did not happen)."""
+        if self._owner.get() is asyncio.current_task():
+            yield
+            return
+        async with self._lock:
+            yield
 
     async def migrate(self) -> None:
         await self.connection.execute(

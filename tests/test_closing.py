@@ -173,3 +173,16 @@ async def test_a_similar_published_discussion_is_offered_before_asking_again(man
     await carla.presses("Ask anyway", on=offer)
     draft = await carla.receives("Here is your question")
     assert "Submit" in draft.labels()
+
+
+async def test_replying_to_a_reminder_with_the_platforms_reply_is_a_reply(manual):
+    network, clock = manual
+    fatou, amina, bola, carla = await open_discussion(network)
+    clock.advance(19.5 * DAY)
+    await network.restart()
+    reminder = await carla.receives("A gentle reminder", timeout=10)
+    await carla.says("Community health workers carried the forms.", reply_to=reminder)
+    await carla.receives("Thank you! Your reply was sent")
+    forwarded = await amina.receives("Community health workers carried the forms.")
+    assert "from Carla (UNICEF, Peru)" in forwarded.text
+    assert not any(text.startswith("Here is your question") for text in carla.texts())

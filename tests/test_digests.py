@@ -91,3 +91,29 @@ async def test_an_unknown_time_zone_is_refused_with_an_example(network):
     bola = await network.member("b1", "Bola")
     await bola.says("/timezone Mars/Olympus")
     await bola.receives("I do not know the time zone Mars/Olympus")
+
+
+async def test_replying_to_a_digest_with_the_platforms_reply_is_a_reply_to_the_question_chosen(network):
+    network, clock = network
+    fatou = await network.member("f1", "Fatou")
+    amina = await network.member("a1", "Amina")
+    bola = await network.member("b1", "Bola")
+    await bola.says("/digest daily 8")
+    await bola.receives("a daily digest")
+    clock.advance(60)
+    for question in ("Which registries help find children out of school?",
+                     "How do we budget for a universal child benefit?"):
+        await ask(network, amina, question)
+        await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
+    clock.advance(24 * 3600)
+    await network.app.digests.send_due()
+    digest = await bola.receives("Your daily digest")
+    assert digest.labels() == ["Reply to #1", "Reply to #2"]
+    await bola.says("The school census, checked against birth registration.", reply_to=digest)
+    which = await bola.receives("Which question is your reply for?")
+    await bola.presses("Question #1", on=which)
+    await bola.receives("Thank you! Your reply was sent")
+    forwarded = await amina.receives("school census")
+    assert "Reply to your question #1 from Bola" in forwarded.text
+    assert rows(network, "SELECT discussion_id, text FROM reply") == [
+        (1, "The school census, checked against birth registration.")]

@@ -339,3 +339,55 @@ async def test_help_and_whoami(network):
     await fatou.receives("Your Memory id is f1")
     await fatou.says("/frobnicate")
     await fatou.receives("I do not know /frobnicate")
+
+
+# --- the asker withdraws; a person's home -------------------------------------------------
+
+
+async def test_an_asker_withdraws_an_open_question_and_replies_stop(network):
+    fatou = await network.member("f1", "Fatou")
+    amina = await network.member("a1", "Amina")
+    bola = await network.member("b1", "Bola")
+    await ask(network, amina, "Is anyone piloting child benefits through mobile wallets?")
+    card = await fatou.receives("waiting for approval")
+    await fatou.presses("Approve", on=card)
+    question = await bola.receives("Question #1 from Amina")
+    await bola.says("/withdraw 1")
+    await bola.receives("You have no question #1")
+    await amina.says("withdraw")
+    listed = await amina.receives("Which question would you like to withdraw?")
+    assert listed.labels() == ["Withdraw #1"]
+    await amina.says("/withdraw 1")
+    confirm = await amina.receives("Withdraw question #1?")
+    stolen = await bola.press_token(confirm.message.buttons[0][0].token)
+    assert stolen.refused and "Only the person who asked" in (stolen.notice or "")
+    answer = await amina.presses("Yes, withdraw it", on=confirm)
+    assert answer.notice == "Withdrawn"
+    await fatou.sees(lambda m: m is card and "withdrawn by the asker" in m.text and not m.labels())
+    assert rows(network, "SELECT state FROM discussion") == [("withdrawn",)]
+    refused = await bola.presses("Reply", on=question)
+    assert refused.refused and "not open for replies" in (refused.notice or "")
+    again = await amina.presses("Yes, withdraw it", on=confirm)
+    assert again.refused
+
+
+async def test_home_shows_who_you_are_and_the_questions_open_for_your_reply(network):
+    fatou = await network.member("f1", "Fatou")
+    amina = await network.member("a1", "Amina", "Save the Children")
+    bola = await network.member("b1", "Bola")
+    await ask(network, amina, "Is anyone piloting child benefits through mobile wallets?")
+    await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
+    await ask(network, amina, "What do evaluations say about cash plus care?")
+    await bola.says("home")
+    home = await bola.receives("You are in the network as Bola")
+    assert "#1 Is anyone piloting child benefits through mobile wallets?" in home.text
+    assert home.labels() == ["Reply to #1"] and "cash plus care" not in home.text
+    await fatou.says("/home")
+    facilitators_home = await fatou.receives("Waiting for the facilitators")
+    assert "#2 What do evaluations say about cash plus care? — /question 2" in facilitators_home.text
+
+    from bot.ports import HomeOpened, Purpose, Sender
+
+    await network.platform.inbox.handle(HomeOpened(Sender(bola.address, "Bola")))
+    page = await bola.receives("You are in the network as Bola")
+    assert page.envelope is not None and page.envelope.purpose is Purpose.HOME

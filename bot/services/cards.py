@@ -5,9 +5,8 @@ Every facilitator (or the facilitators' group, on a platform that has one) recei
 with the question, who asked (the real asker is visible to facilitators even when the
 question is to be shared anonymously) and its language. The actions under it belong to the
 feature that owns the discussion's state (moderation, closing), which offers them here.
-Where a platform cannot edit a message, a card's change is sent as a new message, except to
-the facilitator whose action caused it (they were answered already) and never for a
-broadcast's progress.
+Where a platform cannot edit a message, a card's change is sent as a new message (to the
+facilitator whose action caused it, as their answer) and a broadcast's progress is not sent.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from bot.ports import Address, Card, Field, Purpose, Rows, Span
 from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore, Recipient
 from bot.services.messaging import Compose, Messenger
+from bot.services.turn import Turn
 from bot.texts.catalog import Translator
 from bot.texts.formats import day_of
 
@@ -69,14 +69,20 @@ class Cards:
         for recipient, row in sent:
             await self.discussions.add_card(discussion_id, row, kind, recipient.language)
 
-    async def update(self, discussion_id: int, kind: CardKind, compose: Compose, acted_by: Member | None = None,
+    async def update(self, discussion_id: int, kind: CardKind, compose: Compose, acted_by: Turn | None = None,
                      progress: bool = False) -> None:
-        """Every copy of the card now reads as `compose` says."""
+        """Every copy of the card now reads as `compose` says. Where a platform cannot edit,
+        the new card is a new message (the one who acted gets it as their answer, in place of
+        a notice), and a broadcast's progress is not sent at all."""
         for copy in await self.discussions.cards(discussion_id, kind):
             t = self.messenger.translator(copy.language)
             if self.messenger.capabilities(copy.to.platform).can_edit:
                 await self.messenger.edit(copy.row, copy.to.platform, compose(t))
-            elif not progress and not (acted_by is not None and copy.member_id == acted_by.id):
+            elif progress:
+                continue
+            elif acted_by is not None and copy.member_id == acted_by.member.id:
+                await acted_by.show(compose(acted_by.t))
+            else:
                 await self.messenger.say(copy.to, copy.member_id, compose(t), Purpose.CARD, discussion_id)
 
     # --- the moderation card --------------------------------------------------------------
@@ -85,7 +91,7 @@ class Cards:
         await self.send(discussion.id, CardKind.MODERATION,
                         lambda t: self.moderation_card(t, discussion, asker, None))
 
-    async def refresh(self, discussion: Discussion, acted_by: Member | None = None, audience: int | None = None,
+    async def refresh(self, discussion: Discussion, acted_by: Turn | None = None, audience: int | None = None,
                       progress: ProgressLine | None = None) -> None:
         """Every copy of the question's card, as the discussion now stands."""
         asker = await self.members.get(discussion.asker_id)
@@ -108,6 +114,7 @@ class Cards:
             fields=(Field(t("From"), who), Field(t("Language"), t(language))),
             body=(Span(discussion.text, italic=True),),
             buttons=self._buttons(t, discussion),
+            more=t("Shortened here: send /question {number} for the whole text.", number=discussion.id),
         )
 
     def _buttons(self, t: Translator, discussion: Discussion) -> Rows:

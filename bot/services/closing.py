@@ -12,7 +12,6 @@ from typing import Sequence
 
 from bot.clock import Clock
 from bot.domain.discussions import Discussion, State, title_of
-from bot.domain.members import Member
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Purpose, Rows
 from bot.services.broadcast import Broadcast
@@ -84,7 +83,7 @@ class Closing:
         if not discussion.is_open:
             await turn.refuse(discussion.where_it_stands())
             return
-        if await self.close(discussion, turn.member):
+        if await self.close(discussion, turn):
             turn.notice = turn.t("Closed: the draft is on its way")
         else:
             await turn.refuse(CONFLICT)
@@ -94,19 +93,20 @@ class Closing:
         if extended is None:
             return
         self.schedule.schedule(extended)
-        await self.cards.refresh(extended, acted_by=turn.member)
+        await self.cards.refresh(extended, acted_by=turn)
         turn.notice = turn.t("Open until {day}", day=day_of(extended.deadline_at or 0))
 
     # --- closing ----------------------------------------------------------------------------
 
-    async def close(self, discussion: Discussion, by: Member | None) -> bool:
-        """Close once: whoever loses the race does nothing."""
+    async def close(self, discussion: Discussion, turn: Turn | None) -> bool:
+        """Close once: whoever loses the race does nothing. `turn`: the facilitator's press, or
+        None at the deadline."""
         now = self.clock.now()
-        closed = discussion.close(now, by.id if by else None)
+        closed = discussion.close(now, turn.member.id if turn else None)
         if isinstance(closed, Refusal) or not await self.discussions.save(closed, discussion.version):
             return False
         self.schedule.cancel(discussion.id)
-        await self.cards.refresh(closed, acted_by=by)
+        await self.cards.refresh(closed, acted_by=turn)
         count = await self.publishing.start(closed, now)
         recipients = await self.members.recipients(member_ids=[closed.asker_id])
         await self.messenger.send(recipients, lambda t: compose(
@@ -128,7 +128,7 @@ class Closing:
                 if discussion.deadline_at > self.clock.now():
                     self.schedule.schedule(discussion)
                     return
-                await self.close(discussion, by=None)
+                await self.close(discussion, turn=None)
         finally:
             self.waker.wake()
 

@@ -1,8 +1,9 @@
 """Fitting a message to what a platform can show, when the core composes it: button labels
 within the platform's length (the button's short label first), no more buttons than it
-takes, and the text of a message with buttons within its limit (a card's body shortened,
-with the card's own word on where to read the rest). Long messages without buttons are the
-adapter's to split, since it knows where its messages may break."""
+takes, and a card within one message (its body shortened, with the card's own word on where
+to read the rest), since a card is edited in place and an edit cannot be split. Other long
+messages are the adapter's to split: it knows where its messages may break and puts the
+buttons under the last part."""
 
 from __future__ import annotations
 
@@ -23,15 +24,8 @@ def fit(message: Outgoing, capabilities: Capabilities) -> Outgoing:
     if isinstance(message, Card):
         return _fit_card(replace(message, buttons=buttons), capabilities)
     if isinstance(message, Prompt):
-        question = message.question
-        if buttons:
-            question = _shorten(question, capabilities.text_with_buttons - len(message.prefill) - 2)
-        return replace(message, buttons=buttons, question=question)
-    spans = message.spans
-    if buttons:
-        spans = _shorten(spans, capabilities.text_with_buttons)
-    return replace(message, buttons=buttons, spans=spans,
-                   reply_to=message.reply_to if capabilities.can_reply_to else None)
+        return replace(message, buttons=buttons)
+    return replace(message, buttons=buttons, reply_to=message.reply_to if capabilities.can_reply_to else None)
 
 
 def fit_label(button: Button, limit: int) -> Button:

@@ -17,12 +17,14 @@ Compose = Callable[[Translator], Outgoing]
 ComposeTemplate = Callable[[Translator], TemplateHint]
 
 PRIORITY = {
-    Purpose.ANSWER: Priority.ANSWER, Purpose.NOTICE: Priority.ANSWER,
+    Purpose.ANSWER: Priority.ANSWER, Purpose.NOTICE: Priority.ANSWER, Purpose.HOME: Priority.ANSWER,
     Purpose.CARD: Priority.CARD, Purpose.REPLY: Priority.CARD, Purpose.STATUS: Priority.CARD,
     Purpose.THANKS: Priority.CARD,
     Purpose.BROADCAST: Priority.BROADCAST, Purpose.REMINDER: Priority.BROADCAST, Purpose.DIGEST: Priority.BROADCAST,
     Purpose.CONSOLIDATED: Priority.BROADCAST,
 }
+
+assert set(PRIORITY) == set(Purpose), "every purpose needs a priority"
 
 # For a platform that is no longer enabled but still has rows or cards.
 UNKNOWN_PLATFORM = Capabilities(max_text=4096, max_buttons=20, max_button_label=64, can_edit=False,

@@ -110,7 +110,7 @@ class Moderation:
         asker = await self._asker(approved)
         audience = await self.broadcast.share(approved, asker)
         self.schedule.schedule(approved)
-        await self.cards.refresh(approved, acted_by=turn.member, audience=audience)
+        await self.cards.refresh(approved, acted_by=turn, audience=audience)
         turn.notice = turn.t("Approved and shared with {count} members", count=audience)
         await self._tell_asker(asker, lambda t: compose(
             t("Good news: your question #{number} was approved and shared with {count} members.",
@@ -166,7 +166,7 @@ class Moderation:
         if changed is None:
             return
         asker = await self._asker(changed)
-        await self.cards.refresh(changed, acted_by=turn.member)
+        await self.cards.refresh(changed, acted_by=turn)
         await self.conversations.set(asker.id, Conversation(Step.CLARIFY_ANSWER.value, {"discussion": discussion.id}),
                                      turn.now)
         await self._tell_asker(asker, lambda t: compose(
@@ -180,7 +180,7 @@ class Moderation:
         changed = await self.changes.apply(turn, discussion, discussion.clarify(turn.member.id, text), in_step=True)
         if changed is None:
             return
-        await self.cards.refresh(changed, acted_by=turn.member)
+        await self.cards.refresh(changed, acted_by=turn)
         await turn.say(turn.t("Thank you! Your answer was added to your question and sent to the facilitators."))
         # The facilitator who asked gets the updated card as a new message too, so it is not missed.
         requester = discussion.state_by
@@ -194,7 +194,7 @@ class Moderation:
         if changed is None:
             return
         asker = await self._asker(changed)
-        await self.cards.refresh(changed, acted_by=turn.member)
+        await self.cards.refresh(changed, acted_by=turn)
         await turn.say(turn.t("Question #{number} now reads as you wrote it.", number=discussion.id))
         await self._tell_asker(asker, lambda t: compose(
             t("A facilitator edited your question #{number} before sharing it. It now reads:", number=discussion.id),
@@ -209,7 +209,7 @@ class Moderation:
         if changed is None:
             return
         asker = await self._asker(changed)
-        await self.cards.refresh(changed, acted_by=turn.member)
+        await self.cards.refresh(changed, acted_by=turn)
         turn.notice = turn.t("Rejected")
         await turn.say(turn.t("Question #{number} was rejected; the asker has been told.", number=discussion.id))
         await self._stop_asker_waiting(asker.id, discussion.id)
@@ -253,7 +253,7 @@ class Moderation:
         if withdrawn is None:
             return
         self.schedule.cancel(withdrawn.id)
-        await self.cards.refresh(withdrawn, acted_by=turn.member)
+        await self.cards.refresh(withdrawn, acted_by=turn)
         await self.cards.update(withdrawn.id, CardKind.DRAFT, lambda t: Card(
             t("Question #{number} was withdrawn by the asker", number=withdrawn.id)))
         await self._stop_asker_waiting(turn.member.id, withdrawn.id)

@@ -193,8 +193,8 @@ class Publishing:
         by = turn.member.name
         await self.cards.update(published.id, CardKind.DRAFT, lambda t: Card(
             t("The consolidated reply to question #{number} was published by {by}", number=published.id,
-              by=by or t("a facilitator"))), acted_by=turn.member)
-        await self.cards.refresh(published, acted_by=turn.member)
+              by=by or t("a facilitator"))), acted_by=turn)
+        await self.cards.refresh(published, acted_by=turn)
         turn.notice = turn.t("Published to {count} members", count=len(recipients))
 
     async def press_edit_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
@@ -241,7 +241,7 @@ class Publishing:
         await turn.stop_waiting()
         contributions = await self.contributions_of(discussion)
         await self.cards.update(discussion.id, CardKind.DRAFT,
-                                lambda t: self.draft_card(t, discussion, draft, contributions), acted_by=turn.member)
+                                lambda t: self.draft_card(t, discussion, draft, contributions), acted_by=turn)
         await turn.say(turn.t("The draft is updated:"))
         await turn.show(self.draft_card(turn.t, discussion, draft, contributions))
 
@@ -257,7 +257,7 @@ class Publishing:
         by = turn.member.name
         await self.cards.update(discussion.id, CardKind.DRAFT, lambda t: Card(
             t("Question #{number} was closed without publishing, by {by}", number=discussion.id,
-              by=by or t("a facilitator"))), acted_by=turn.member)
+              by=by or t("a facilitator"))), acted_by=turn)
         turn.notice = turn.t("Closed without publishing")
 
     async def press_reshare(self, turn: Turn, discussion: Discussion, arg: str) -> None:
@@ -273,8 +273,8 @@ class Publishing:
         by = turn.member.name
         await self.cards.update(reshared.id, CardKind.DRAFT, lambda t: Card(
             t("Question #{number} was shared again by {by}", number=reshared.id, by=by or t("a facilitator"))),
-            acted_by=turn.member)
-        await self.cards.refresh(reshared, acted_by=turn.member, audience=audience)
+            acted_by=turn)
+        await self.cards.refresh(reshared, acted_by=turn, audience=audience)
         turn.notice = turn.t("Shared again with {count} members", count=audience)
 
     async def _open_draft(self, turn: Turn, discussion: Discussion, in_step: bool = False) -> Draft | None:

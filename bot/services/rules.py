@@ -100,7 +100,7 @@ class TooFast:
     at the door (not kept), and they are told once in a while."""
 
     per_second: float = 5.0
-    burst: int = 10
+    burst: int = 20
     name: str = "not too fast"
     clock: Callable[[], float] = time.monotonic
     _allowances: dict[tuple[str, str], _Allowance] = field(default_factory=dict)
