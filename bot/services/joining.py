@@ -96,7 +96,8 @@ class Joining:
                                   community=self.community_name))
             return
         conversation = await turn.waiting()
-        if conversation and conversation.step.startswith("join."):
+        joining = conversation is not None and conversation.step in {step.value for step in Step if not step.editing}
+        if conversation is not None and joining:
             await self.ask_step(turn, Step(conversation.step), conversation.data)
             return
         if not turn.is_new and conversation is None and _has_profile(member):

@@ -4,6 +4,7 @@ that cannot edit a message get no progress (see Cards.update)."""
 
 from __future__ import annotations
 
+from bot.ports import Purpose
 from bot.services.cards import Cards
 from bot.services.conversation import UnitOfWork
 from bot.services.discussions import DiscussionStore
@@ -35,13 +36,13 @@ class BroadcastProgress:
         discussion = await self.discussions.get(discussion_id)
         if discussion is None:
             return
-        counts = await self.outbox.counts(discussion_id, "broadcast")
+        counts = await self.outbox.counts(discussion_id, Purpose.BROADCAST)
         total = sum(counts.values())
         sent = counts.get("sent", 0)
         waiting = counts.get("waiting", 0)
         failures = {key.removeprefix("failed:"): n for key, n in counts.items() if key.startswith("failed:")}
         skipped = counts.get("skipped", 0)
-        delivered, read = await self.outbox.confirmations(discussion_id, "broadcast")
+        delivered, read = await self.outbox.confirmations(discussion_id, Purpose.BROADCAST)
 
         def line(t: Translator) -> str:
             if not finished:
