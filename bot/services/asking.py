@@ -3,6 +3,7 @@ ask without their name; submitted, it becomes a discussion and goes to the facil
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -44,13 +45,12 @@ class LanguageDetection(Protocol):
 ALREADY_SENT = Refusal("This draft was already sent or cancelled.")
 
 
+@dataclass(eq=False)
 class Asking:
-    def __init__(self, discussions: DiscussionStore, archive: Archive, cards: Cards,
-                 detector: LanguageDetection) -> None:
-        self.discussions = discussions
-        self.archive = archive
-        self.cards = cards
-        self.detector = detector
+    discussions: DiscussionStore
+    archive: Archive
+    cards: Cards
+    detector: LanguageDetection
 
     def routes(self) -> Sequence[Route]:
         return (

@@ -4,6 +4,7 @@ template carries the question's opening words and a button that shows the whole 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -31,13 +32,12 @@ class BroadcastWatch(Protocol):
         ...
 
 
+@dataclass(eq=False)
 class Broadcast:
-    def __init__(self, members: MemberStore, messenger: Messenger, codec: ButtonCodec,
-                 watch: BroadcastWatch | None = None) -> None:
-        self.members = members
-        self.messenger = messenger
-        self.codec = codec
-        self.watch = watch
+    members: MemberStore
+    messenger: Messenger
+    codec: ButtonCodec
+    watch: BroadcastWatch | None = None
 
     def routes(self) -> Sequence[Route]:
         return (discussion_button(Press.SHOW_QUESTION, self.press_show),)

@@ -5,6 +5,7 @@ what is wrong with their text."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from bot.domain.discussions import Discussion, State
 from bot.domain.refusal import Refusal
 from bot.services.discussions import DiscussionStore
@@ -14,10 +15,10 @@ from bot.services.turn import Turn
 CONFLICT = Refusal("Another facilitator acted on this question a moment ago: look at the updated card.")
 
 
+@dataclass(eq=False)
 class Changes:
-    def __init__(self, discussions: DiscussionStore, members: MemberStore) -> None:
-        self.discussions = discussions
-        self.members = members
+    discussions: DiscussionStore
+    members: MemberStore
 
     async def apply(self, turn: Turn, discussion: Discussion, changed: Discussion | Refusal,
                     in_step: bool = False) -> Discussion | None:

@@ -6,6 +6,7 @@ race (a deadline job and a button, two buttons), and hands the discussion on to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import logging
 from enum import StrEnum
 from typing import Sequence
@@ -41,23 +42,21 @@ class Press(StrEnum):
     EXTEND = "xt"
 
 
+@dataclass(eq=False)
 class Closing:
-    def __init__(self, discussions: DiscussionStore, members: MemberStore, cards: Cards, changes: Changes,
-                 publishing: Publishing, broadcast: Broadcast, messenger: Messenger, schedule: Schedule, codec: ButtonCodec,
-                 database: UnitOfWork, waker: Waker, clock: Clock, reminder_before: float) -> None:
-        self.discussions = discussions
-        self.members = members
-        self.cards = cards
-        self.changes = changes
-        self.publishing = publishing
-        self.broadcast = broadcast
-        self.messenger = messenger
-        self.schedule = schedule
-        self.codec = codec
-        self.database = database
-        self.waker = waker
-        self.clock = clock
-        self.reminder_before = reminder_before
+    discussions: DiscussionStore
+    members: MemberStore
+    cards: Cards
+    changes: Changes
+    publishing: Publishing
+    broadcast: Broadcast
+    messenger: Messenger
+    schedule: Schedule
+    codec: ButtonCodec
+    database: UnitOfWork
+    waker: Waker
+    clock: Clock
+    reminder_before: float
 
     def routes(self) -> Sequence[Route]:
         return (

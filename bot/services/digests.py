@@ -6,7 +6,7 @@ the bot was down is sent once at the next start."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Sequence
@@ -55,16 +55,15 @@ def last_due(member: Member, now: float) -> float:
     return due.timestamp()
 
 
+@dataclass(eq=False)
 class Digests:
-    def __init__(self, members: MemberStore, discussions: DiscussionStore, messenger: Messenger, codec: ButtonCodec,
-                 database: UnitOfWork, waker: Waker, clock: Clock) -> None:
-        self.members = members
-        self.discussions = discussions
-        self.messenger = messenger
-        self.codec = codec
-        self.database = database
-        self.waker = waker
-        self.clock = clock
+    members: MemberStore
+    discussions: DiscussionStore
+    messenger: Messenger
+    codec: ButtonCodec
+    database: UnitOfWork
+    waker: Waker
+    clock: Clock
 
     def routes(self) -> Sequence[Route]:
         return (

@@ -5,6 +5,7 @@ there whenever the person opens it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Sequence
 
@@ -26,11 +27,11 @@ class Command(StrEnum):
     HOME = "home"
 
 
+@dataclass(eq=False)
 class Home:
-    def __init__(self, discussions: DiscussionStore, codec: ButtonCodec, community_name: str) -> None:
-        self.discussions = discussions
-        self.codec = codec
-        self.community_name = community_name
+    discussions: DiscussionStore
+    codec: ButtonCodec
+    community_name: str
 
     def routes(self) -> Sequence[Route]:
         return (command(Command.HOME, self.show, "Your profile and the questions open now", rules=(IN_PRIVATE,)),)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -32,10 +33,10 @@ class CommandIndex(Protocol):
     def listed(self, facilitator: bool) -> list[CommandRoute]: ...
 
 
+@dataclass(eq=False)
 class Membership:
-    def __init__(self, members: MemberStore, index: CommandIndex) -> None:
-        self.members = members
-        self.index = index
+    members: MemberStore
+    index: CommandIndex
 
     def routes(self) -> Sequence[Route]:
         return (

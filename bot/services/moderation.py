@@ -4,6 +4,7 @@ withdrawal of their own question (/withdraw) at any time before publication."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -56,20 +57,18 @@ class Schedule(Protocol):
 FACILITATOR_STEP = (NOT_LEFT, IS_FACILITATOR)
 
 
+@dataclass(eq=False)
 class Moderation:
-    def __init__(self, discussions: DiscussionStore, members: MemberStore, conversations: ConversationStore,
-                 cards: Cards, changes: Changes, broadcast: Broadcast, schedule: Schedule, messenger: Messenger,
-                 codec: ButtonCodec, reply_window: float) -> None:
-        self.discussions = discussions
-        self.members = members
-        self.conversations = conversations
-        self.cards = cards
-        self.changes = changes
-        self.broadcast = broadcast
-        self.schedule = schedule
-        self.messenger = messenger
-        self.codec = codec
-        self.reply_window = reply_window
+    discussions: DiscussionStore
+    members: MemberStore
+    conversations: ConversationStore
+    cards: Cards
+    changes: Changes
+    broadcast: Broadcast
+    schedule: Schedule
+    messenger: Messenger
+    codec: ButtonCodec
+    reply_window: float
 
     def routes(self) -> Sequence[Route]:
         return (

@@ -3,7 +3,7 @@ their first private message, with the role the configuration gives them."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.clock import Clock
@@ -21,13 +21,12 @@ class FacilitatorList(Protocol):
     def has_list_for(self, platform: str) -> bool: ...
 
 
+@dataclass(eq=False)
 class People:
-    def __init__(self, members: MemberStore, facilitators: FacilitatorList, database: UnitOfWork,
-                 clock: Clock) -> None:
-        self.members = members
-        self.facilitators = facilitators
-        self.database = database
-        self.clock = clock
+    members: MemberStore
+    facilitators: FacilitatorList
+    database: UnitOfWork
+    clock: Clock
 
     def listed(self, sender: Sender) -> bool:
         address = sender.address

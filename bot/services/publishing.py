@@ -5,6 +5,7 @@ discussion that got no replies can be shared again instead."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import logging
 from enum import StrEnum
 from typing import Protocol, Sequence
@@ -60,21 +61,19 @@ class DraftStore(Protocol):
 FACILITATORS_ONLY = (NOT_LEFT, IS_FACILITATOR)
 
 
+@dataclass(eq=False)
 class Publishing:
-    def __init__(self, discussions: DiscussionStore, members: MemberStore, drafts: DraftStore, archive: Archive,
-                 cards: Cards, changes: Changes, broadcast: Broadcast, schedule: Schedule, messenger: Messenger,
-                 codec: ButtonCodec, reply_window: float) -> None:
-        self.discussions = discussions
-        self.members = members
-        self.drafts = drafts
-        self.archive = archive
-        self.cards = cards
-        self.changes = changes
-        self.broadcast = broadcast
-        self.schedule = schedule
-        self.messenger = messenger
-        self.codec = codec
-        self.reply_window = reply_window
+    discussions: DiscussionStore
+    members: MemberStore
+    drafts: DraftStore
+    archive: Archive
+    cards: Cards
+    changes: Changes
+    broadcast: Broadcast
+    schedule: Schedule
+    messenger: Messenger
+    codec: ButtonCodec
+    reply_window: float
 
     def routes(self) -> Sequence[Route]:
         return (

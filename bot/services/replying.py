@@ -5,6 +5,7 @@ chose to stay anonymous."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Sequence
 
@@ -39,13 +40,12 @@ def reply_buttons(t: Translator, codec: ButtonCodec, discussion_id: int) -> list
                    short=t("Reply anonymously"))]
 
 
+@dataclass(eq=False)
 class Replying:
-    def __init__(self, discussions: DiscussionStore, members: MemberStore, messenger: Messenger,
-                 codec: ButtonCodec) -> None:
-        self.discussions = discussions
-        self.members = members
-        self.messenger = messenger
-        self.codec = codec
+    discussions: DiscussionStore
+    members: MemberStore
+    messenger: Messenger
+    codec: ButtonCodec
 
     def routes(self) -> Sequence[Route]:
         return (

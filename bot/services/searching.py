@@ -3,6 +3,7 @@ one, and a new question is first compared with what was already discussed (in as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Sequence
 
@@ -27,9 +28,9 @@ class Command(StrEnum):
     READ = "read"
 
 
+@dataclass(eq=False)
 class Searching:
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
+    archive: Archive
 
     def routes(self) -> Sequence[Route]:
         # Searching works in groups too: a facilitators' group looks things up together.
