@@ -13,6 +13,7 @@ MODULES = {
     "telegram": "adapters.telegram",
     "slack": "adapters.slack",
     "whatsapp": "adapters.whatsapp",
+    "email": "adapters.email",
     "webchat": "adapters.webchat",
 }
 
