@@ -38,6 +38,7 @@ from bot.services.publishing import Publishing
 from bot.services.replying import Replying
 from bot.services.routes import Routes
 from bot.services.searching import Searching
+from bot.services.translating import Translating
 from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
 from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
@@ -46,11 +47,13 @@ from storage.discussions import SqliteDiscussionStore
 from storage.drafts import SqliteDraftStore
 from storage.members import SqliteMemberStore
 from storage.outbox import SqliteOutbox
+from storage.translations import SqliteTranslations
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on the cards
 DIGESTS_EVERY = 300.0  # seconds between looks for digests that are due
+UNCLAIMED_EVERY = 60.0  # seconds between looks for questions nobody of their language took up
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -125,27 +128,32 @@ class App:
         cards = Cards(members, discussions, messenger, rooms, community.default_language)
         changes = Changes(discussions, members)
         progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
-        replying = Replying(discussions, members, messenger, codec)
-        broadcast = Broadcast(members, messenger, codec, watch=progress)
+        detector = LanguageDetector()
+        replying = Replying(discussions, members, messenger, codec, detector, community.languages)
+        translations = SqliteTranslations(database)
+        broadcast = Broadcast(members, messenger, codec, translations, watch=progress)
+        translating = Translating(translations, codec, community.languages, questions=broadcast)
         searching = Searching(archive)
-        asking = Asking(discussions, archive, cards, LanguageDetector())
+        asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language)
         joining = Joining(members, community.name, community.languages, ask=asking.draft)
         moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
-                                codec, community.reply_window)
+                                codec, community.reply_window, database, delivery, clock,
+                                settings.facilitators.unclaimed_after)
         publishing = Publishing(discussions, members, SqliteDraftStore(database), archive, cards, changes, broadcast,
-                                deadlines, messenger, codec, community.reply_window)
+                                deadlines, messenger, codec, community.reply_window, translating)
         closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
                           database, delivery, clock, community.reminder_before)
         digests = Digests(members, discussions, messenger, codec, database, delivery, clock)
         home = Home(discussions, codec, community.name)
         cards.offer(moderation.card_actions)
         cards.offer(closing.card_actions)
+        cards.offer(translating.card_actions)
 
         routes = Routes()
         # The order here is the order of /help and of the command menus.
         routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), replying,
-                       broadcast, closing, publishing)
-        people = People(members, settings.facilitators, database, clock)
+                       broadcast, closing, publishing, translating)
+        people = People(members, settings.facilitators, database, clock, community.languages)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)
         intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
@@ -154,6 +162,7 @@ class App:
         deadlines.connect(closing.deadline_reached, closing.reminder_due)
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
         deadlines.every(DIGESTS_EVERY, digests.send_due, "digests", now_too=True)
+        deadlines.every(UNCLAIMED_EVERY, moderation.share_unclaimed, "unclaimed-questions", now_too=True)
         return cls(settings, clock, database, intake, delivery, deadlines, people, closing, digests, members, discussions,
                    archive, cards, broadcast, codec, routes, adapters)
 

@@ -37,6 +37,8 @@ class CommunitySettings:
 class FacilitatorSettings:
     # platform -> the facilitators' user ids on it, as that platform's adapter normalised them
     by_platform: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # A question no facilitator of its language has acted on goes to every facilitator after this.
+    unclaimed_after: float = 4 * 3600
 
     def lists(self, platform: str, user_id: str) -> bool:
         return user_id in self.by_platform.get(platform, frozenset())
@@ -114,6 +116,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
         if platform in listed:
             normalise = plugins[platform].normalise_user_id
             by_platform[platform] = frozenset(normalise(raw_id) for raw_id in listed.id_list(platform))
+    unclaimed_after = listed.duration("unclaimed_after", default="4h")
     listed.finish()
 
     platforms: dict[str, Any] = {}
@@ -145,7 +148,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     return Settings(
         community=community,
         storage_path=storage_path,
-        facilitators=FacilitatorSettings(by_platform=by_platform),
+        facilitators=FacilitatorSettings(by_platform=by_platform, unclaimed_after=unclaimed_after),
         platforms=platforms,
         delivery=delivery,
         log_level=log_level,

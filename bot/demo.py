@@ -32,10 +32,13 @@ class DemoPerson:
     language: str
     topics: tuple[str, ...]
     facilitator: bool = False
+    # Languages a facilitator handles besides their own.
+    handles: tuple[str, ...] = ()
 
 
 PEOPLE = (
-    DemoPerson("fatou", "Fatou Diop", "Network team", "Senegal", "fr", ("moderation", "social protection"), True),
+    DemoPerson("fatou", "Fatou Diop", "Network team", "Senegal", "fr", ("moderation", "social protection"), True,
+               handles=("en",)),
     DemoPerson("rahul", "Rahul Mehta", "Network team", "India", "en", ("child poverty measurement",), True),
     DemoPerson("lucia", "Lucía Fernández", "Network team", "Argentina", "es", ("early childhood",), True),
     DemoPerson("amina", "Amina Yusuf", "Save the Children", "Nigeria", "en", ("cash transfers", "nutrition")),
@@ -131,7 +134,8 @@ async def seed(services: Community, closing_in: float = 180.0) -> None:
             role = Role.FACILITATOR if person.facilitator else Role.MEMBER
             member = await services.members.create(identity, person.name, role, now - 200 * DAY)
             member = replace(member, organization=person.organization, country=person.country,
-                             language=person.language, topics=person.topics, featured_consent=True)
+                             language=person.language, topics=person.topics, featured_consent=True,
+                             handles=person.handles)
             await services.members.save(member)
             members[person.key] = member
         fatou = members["fatou"]

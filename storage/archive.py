@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 from bot.services.archive import ArchivedReply, SearchHit, search_terms, significant_terms
@@ -47,6 +48,23 @@ class SqliteArchive:
             hits = await self._match([*phrases[:-1], _quote(stem) + "*"], "AND", limit)
         if not hits and len(phrases) > 1:
             hits = await self._match(phrases, "OR", limit)
+        if len(hits) < limit:
+            hits += await self._in_translations(phrases, limit - len(hits), {hit.discussion_id for hit in hits})
+        return hits
+
+    async def _in_translations(self, phrases: list[str], limit: int, shown: set[int]) -> list[SearchHit]:
+        """Published replies found by the words of one of their versions in another language."""
+        rows = await self.database.fetch_all(
+            "SELECT t.discussion_id, r.title, r.published_at, snippet(translation_fts, 0, '[', ']', '…', 16) AS snippet"
+            " FROM translation_fts f JOIN translation t ON t.rowid = f.rowid"
+            " JOIN consolidated_reply r ON r.discussion_id = t.discussion_id"
+            " WHERE translation_fts MATCH ? ORDER BY f.rank LIMIT ?",
+            (" AND ".join(phrases), limit + len(shown)))
+        hits = []
+        for row in rows:
+            if row["discussion_id"] not in shown and len(hits) < limit:
+                shown.add(row["discussion_id"])
+                hits.append(SearchHit(row["discussion_id"], row["title"], row["published_at"], row["snippet"], 0.0))
         return hits
 
     async def similar(self, text: str, limit: int = 3) -> list[SearchHit]:
@@ -73,7 +91,12 @@ class SqliteArchive:
         row = await self.database.fetch_one(
             f"SELECT {_COLUMNS} FROM consolidated_reply WHERE discussion_id = ?", (discussion_id,)
         )
-        return _reply(row) if row else None
+        if row is None:
+            return None
+        versions = await self.database.fetch_all(
+            "SELECT language, text FROM translation WHERE discussion_id = ? AND kind = 'consolidated'",
+            (discussion_id,))
+        return replace(_reply(row), translations={version["language"]: version["text"] for version in versions})
 
     async def all_published(self) -> list[ArchivedReply]:
         rows = await self.database.fetch_all(

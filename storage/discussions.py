@@ -73,22 +73,25 @@ class SqliteDiscussionStore:
             " ORDER BY published_at", (start, end))
         return [_discussion(row) for row in rows]
 
-    async def add_reply(self, discussion_id: int, member_id: int, text: str, anonymous: bool, now: float) -> Reply:
+    async def add_reply(self, discussion_id: int, member_id: int, text: str, anonymous: bool, now: float,
+                        language: str = "") -> Reply:
         async with self.database.transaction() as connection:
             cursor = await connection.execute(
-                "INSERT INTO reply (discussion_id, member_id, text, anonymous, created_at) VALUES (?, ?, ?, ?, ?)",
-                (discussion_id, member_id, text, int(anonymous), now),
+                "INSERT INTO reply (discussion_id, member_id, text, anonymous, created_at, language)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (discussion_id, member_id, text, int(anonymous), now, language),
             )
-            return Reply(cursor.lastrowid, discussion_id, member_id, text, anonymous, now)
+            return Reply(cursor.lastrowid, discussion_id, member_id, text, anonymous, now, language)
 
     async def replies(self, discussion_id: int) -> list[Reply]:
         rows = await self.database.fetch_all(
-            "SELECT id, discussion_id, member_id, text, anonymous, created_at FROM reply"
+            "SELECT id, discussion_id, member_id, text, anonymous, created_at, language FROM reply"
             " WHERE discussion_id = ? ORDER BY id",
             (discussion_id,),
         )
         return [
-            Reply(r["id"], r["discussion_id"], r["member_id"], r["text"], bool(r["anonymous"]), r["created_at"])
+            Reply(r["id"], r["discussion_id"], r["member_id"], r["text"], bool(r["anonymous"]), r["created_at"],
+                  r["language"])
             for r in rows
         ]
 

@@ -11,7 +11,7 @@ from storage.database import Database
 
 _MEMBER_COLUMNS = (
     "id, name, organization, country, topics, language, featured_consent, role, status, delivery, joined_at,"
-    " digest_hour, timezone, digest_sent_at"
+    " digest_hour, timezone, digest_sent_at, handles"
 )
 
 
@@ -56,12 +56,12 @@ class SqliteMemberStore:
             await connection.execute(
                 "UPDATE member SET name = ?, organization = ?, country = ?, topics = ?, language = ?,"
                 " featured_consent = ?, role = ?, status = ?, delivery = ?, digest_hour = ?, timezone = ?,"
-                " digest_sent_at = ? WHERE id = ?",
+                " digest_sent_at = ?, handles = ? WHERE id = ?",
                 (
                     member.name, member.organization, member.country, ";".join(member.topics),
                     member.language, int(member.featured_consent), member.role.value,
                     member.status.value, member.delivery.value, member.digest_hour, member.timezone,
-                    member.digest_sent_at, member.id,
+                    member.digest_sent_at, ";".join(member.handles), member.id,
                 ),
             )
 
@@ -154,6 +154,7 @@ def _member(row, identities) -> Member:  # type: ignore[no-untyped-def]
         digest_hour=row["digest_hour"],
         timezone=row["timezone"],
         digest_sent_at=row["digest_sent_at"],
+        handles=tuple(code for code in row["handles"].split(";") if code),
         identities=tuple(
             Identity(i["platform"], i["user_id"], i["chat_id"], bool(i["reachable"]), i["last_seen_at"])
             for i in identities

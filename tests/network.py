@@ -14,9 +14,9 @@ from tests.memory_platform import MemoryPlatform, Person
 FACILITATORS = ("f1", "f2")
 
 
-def settings_for(tmp_path: Path, **community: object) -> Settings:
+def settings_for(tmp_path: Path, languages: tuple[str, ...] = ("en", "fr"), **community: object) -> Settings:
     return Settings(
-        community=CommunitySettings(name="Test Network", languages=("en", "fr"), default_language="en",
+        community=CommunitySettings(name="Test Network", languages=languages, default_language="en",
                                     **community),  # type: ignore[arg-type]
         storage_path=tmp_path / "network.db",
         facilitators=FacilitatorSettings(by_platform={"memory": frozenset(FACILITATORS)}),

@@ -50,7 +50,7 @@ async def test_a_discussion_closes_by_itself_after_a_short_reply_window(tmp_path
         draft = await fatou.receives("Draft consolidated reply", timeout=10)
         assert "Mobile money agents" in draft.text
         assert "Bola (Ministry of Social Development, Ghana)" in draft.text
-        assert draft.labels() == ["Publish", "Edit", "Discard"]
+        assert draft.labels() == ["Publish", "Edit", "Discard", "In French"]
         await amina.receives("is now closed, with 1 reply")
         assert rows(network, "SELECT state FROM discussion") == [("closed",)]
     finally:

@@ -116,7 +116,7 @@ async def test_an_approved_question_reaches_everyone_but_the_asker_and_replies_c
     card = await fatou.receives("waiting for approval")
     assert "Amina (Save the Children, Nigeria)" in card.text
     assert "Language: English" in card.text
-    assert card.labels() == ["Approve", "Ask to clarify", "Edit", "Reject"]
+    assert card.labels() == ["Approve", "Ask to clarify", "Edit", "Reject", "In French"]
 
     acknowledgement = await fatou.presses("Approve", on=card)
     assert "shared with" in (acknowledgement.notice or "")
@@ -126,7 +126,7 @@ async def test_an_approved_question_reaches_everyone_but_the_asker_and_replies_c
     assert question.labels() == ["Reply", "Reply without my name"]
     await carla.receives("How do cash transfers reach children")
     assert not any("How do cash transfers" in text for text in amina.texts() if "Question #" in text and "from" in text)
-    await fatou.sees(lambda m: "approved by Fatou" in m.text and m.labels() == ["Close now", "Extend by a week"])
+    await fatou.sees(lambda m: "approved by Fatou" in m.text and m.labels() == ["Close now", "Extend by a week", "In French"])
 
     await bola.presses("Reply", on=question)
     await bola.receives("Write your reply")
@@ -202,7 +202,7 @@ async def test_ask_to_clarify_relays_both_ways_and_survives_a_restart(network):
     await amina.receives("Your answer was added")
     updated = await fatou.receives("waiting for approval")
     assert "Cash plus care" in updated.text and "What works for adolescents?" in updated.text
-    assert updated.labels() == ["Approve", "Ask to clarify", "Edit", "Reject"]
+    assert updated.labels() == ["Approve", "Ask to clarify", "Edit", "Reject", "In French"]
     await fatou.presses("Approve", on=updated)
     await amina.receives("was approved")
 
@@ -288,13 +288,18 @@ async def test_unusable_questions_get_a_clear_answer_and_no_row(network, text, a
     assert rows(network, "SELECT count(*) FROM inbound WHERE kind = 'text' AND length(body) = %d" % len(text)) == [(1,)]
 
 
-async def test_a_right_to_left_question_goes_through_untouched(network):
-    fatou = await network.member("f1", "Fatou")
-    amina = await network.member("a1", "Amina")
-    text = "كيف نصل إلى الأطفال في المناطق النائية بالتحويلات النقدية؟"
-    await ask(network, amina, text)
-    card = await fatou.receives("waiting for approval")
-    assert text in card.text and "Language: Arabic" in card.text
+async def test_a_right_to_left_question_goes_through_untouched(tmp_path):
+    network = await Network(settings_for(tmp_path, languages=("en", "fr", "ar"))).start()
+    try:
+        fatou = await network.member("f1", "Fatou")
+        amina = await network.member("a1", "Amina")
+        text = "كيف نصل إلى الأطفال في المناطق النائية بالتحويلات النقدية؟"
+        await amina.says(text)
+        await amina.presses("Submit", on=await amina.receives("Here is your question"))
+        card = await fatou.receives("waiting for approval")
+        assert text in card.text and "Language: Arabic" in card.text
+    finally:
+        await network.stop()
 
 
 # --- membership ---------------------------------------------------------------------------

@@ -39,7 +39,7 @@ async def test_without_edits_each_facilitator_gets_two_messages_about_a_question
         answer = await fatou.presses("Approve", on=card)
         assert answer.notice is None  # no toast here
         approved = await fatou.receives("approved by Fatou and shared with 8 members")
-        assert approved.labels() == ["Close now", "Extend by a week"]
+        assert approved.labels() == ["Close now", "Extend by a week", "In French"]
         await guy.receives("approved by Fatou")
         for member in members:
             await member.receives("Question #1 from Amina")

@@ -168,6 +168,7 @@ class Reply:
     text: str
     anonymous: bool = False
     created_at: float = 0.0
+    language: str = ""
 
 
 def check_text(text: str, limit: int) -> str | Refusal:

@@ -57,10 +57,15 @@ class Member:
     digest_hour: int = 8  # local hour of the daily or weekly digest
     timezone: str = "UTC"
     digest_sent_at: float | None = None
+    # Languages a facilitator handles besides their own: their cards come to them too.
+    handles: tuple[str, ...] = ()
 
     @property
     def is_facilitator(self) -> bool:
         return self.role is Role.FACILITATOR
+
+    def handles_language(self, code: str) -> bool:
+        return code == self.language or code in self.handles
 
     @property
     def receives_broadcasts(self) -> bool:

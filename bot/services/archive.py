@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -27,6 +27,8 @@ class ArchivedReply:
     contributions: str
     language: str
     published_at: float
+    # The facilitators' versions in other languages, by language code.
+    translations: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

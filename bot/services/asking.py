@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, Sequence
+from typing import Sequence
 
 from bot.domain.discussions import MAX_QUESTION_CHARS, check_text
 from bot.domain.refusal import Refusal
@@ -13,11 +13,11 @@ from bot.ports import Style
 from bot.services.archive import Archive
 from bot.services.cards import Cards
 from bot.services.discussions import DiscussionStore
+from bot.services.language import LanguageDetection
 from bot.services.messaging import bold, italic
 from bot.services.routes import Arguments, Route, command, personal_button, step
 from bot.services.searching import Press as SearchPress
 from bot.services.turn import Turn
-from bot.texts.formats import month_of
 
 # How close (the archive's relevance, 0 to 1) a published discussion must be to be offered.
 SIMILAR_ENOUGH = 0.6
@@ -38,10 +38,6 @@ class Command(StrEnum):
     ASK = "ask"
 
 
-class LanguageDetection(Protocol):
-    def detect(self, text: str) -> str: ...
-
-
 ALREADY_SENT = Refusal("This draft was already sent or cancelled.")
 
 
@@ -51,6 +47,8 @@ class Asking:
     archive: Archive
     cards: Cards
     detector: LanguageDetection
+    languages: tuple[str, ...]
+    default_language: str
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -83,7 +81,7 @@ class Asking:
         if similar and similar[0].score >= SIMILAR_ENOUGH:
             hit, t = similar[0], turn.t
             await turn.say(
-                t("This was discussed in {month}:", month=month_of(hit.published_at)), "\n", bold(hit.title), "\n\n",
+                t("This was discussed in {month}:", month=t.month(hit.published_at)), "\n", bold(hit.title), "\n\n",
                 t("Would you like to read it first, or ask your question anyway?"),
                 buttons=[[turn.button(t("Read it"), SearchPress.READ, hit.discussion_id),
                           turn.button(t("Ask anyway"), Press.ASK_ANYWAY, turn.member.id)]],
@@ -119,8 +117,8 @@ class Asking:
             return
         text = conversation.data["text"]
         anonymous = how == ANONYMOUS
-        discussion = await self.discussions.create(turn.member.id, text, self.detector.detect(text), anonymous,
-                                                   turn.now)
+        language = self.detector.detect(text, self.languages, turn.member.language or self.default_language)
+        discussion = await self.discussions.create(turn.member.id, text, language, anonymous, turn.now)
         await turn.stop_waiting()
         t = turn.t
         turn.notice = t("Sent to the facilitators")

@@ -17,9 +17,9 @@ from bot.services.members import MemberStore
 from bot.services.messaging import Messenger, bold, compose
 from bot.services.replying import reply_buttons
 from bot.services.routes import Route, discussion_button
+from bot.services.translating import Kind, TranslationStore, in_reader_language
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
-from bot.texts.formats import day_of
 
 
 class Press(StrEnum):
@@ -37,6 +37,7 @@ class Broadcast:
     members: MemberStore
     messenger: Messenger
     codec: ButtonCodec
+    translations: TranslationStore
     watch: BroadcastWatch | None = None
 
     def routes(self) -> Sequence[Route]:
@@ -45,20 +46,32 @@ class Broadcast:
     async def share(self, discussion: Discussion, asker: Member) -> int:
         """The question to every active member except the asker; returns how many."""
         recipients = await self.members.recipients(exclude=asker.id)
-        await self.messenger.send(recipients, lambda t: self.message(t, discussion, asker), Purpose.BROADCAST,
+        versions = await self.translations.of(discussion.id, Kind.QUESTION)
+        await self.messenger.send(recipients, lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST,
                                   discussion.id, template=lambda t: self.template(t, discussion))
         if self.watch is not None:
             self.watch.watch(discussion.id)
         return len(recipients)
 
-    def message(self, t: Translator, discussion: Discussion, asker: Member) -> Message:
+    async def share_translation(self, discussion: Discussion, language: str) -> int:
+        """A new version of a question already shared, to the members who read its language."""
+        asker = await self.members.get(discussion.asker_id)
+        assert asker is not None, f"discussion {discussion.id} has no asker"
+        readers = [r for r in await self.members.recipients(exclude=asker.id) if r.language == language]
+        versions = await self.translations.of(discussion.id, Kind.QUESTION)
+        await self.messenger.send(readers, lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST,
+                                  discussion.id, template=lambda t: self.template(t, discussion))
+        return len(readers)
+
+    def message(self, t: Translator, discussion: Discussion, asker: Member,
+                versions: dict[str, str] | None = None) -> Message:
         who = t("a member who asked to stay anonymous") if discussion.anonymous else asker.attribution()
         deadline = ""
         if discussion.deadline_at:
-            deadline = t("Replies are collected until {day}.", day=day_of(discussion.deadline_at))
+            deadline = t("Replies are collected until {day}.", day=t.date(discussion.deadline_at))
         return compose(
             bold(t("Question #{number} from {who}", number=discussion.id, who=who)), "\n\n",
-            discussion.text, "\n\n",
+            *in_reader_language(t, [discussion.text], discussion.language, versions or {}), "\n\n",
             deadline,
             buttons=[reply_buttons(t, self.codec, discussion.id)],
         )
@@ -77,4 +90,5 @@ class Broadcast:
         if asker is None:
             await turn.refuse(Refusal("This question no longer exists."))
             return
-        await turn.show(self.message(turn.t, discussion, asker))
+        versions = await self.translations.of(discussion.id, Kind.QUESTION)
+        await turn.show(self.message(turn.t, discussion, asker, versions))

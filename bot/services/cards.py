@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Callable, Mapping
 
 from bot.domain.discussions import Discussion, State
-from bot.domain.languages import english_name
 from bot.domain.members import Member
 from bot.ports import Address, Card, Field, Purpose, Rows, Span
 from bot.services.discussions import DiscussionStore
@@ -24,7 +23,6 @@ from bot.services.members import MemberStore, Recipient
 from bot.services.messaging import Compose, Messenger
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
-from bot.texts.formats import day_of
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +46,18 @@ class Cards:
         self._actions: list[CardActions] = []
 
     def offer(self, actions: CardActions) -> None:
-        """A feature's buttons for the states it owns (it answers None for the others)."""
+        """A feature's buttons for the states it owns (it answers None for the others); a card
+        shows the rows of every feature that offers some, in the order they were offered."""
         self._actions.append(actions)
 
-    async def recipients(self) -> list[Recipient]:
+    async def recipients(self, language: str = "") -> list[Recipient]:
         """Each facilitator at their own address, except on platforms with a facilitators'
-        group, where the group gets one card for all of them."""
+        group, where the group gets one card for all of them. With a language: the
+        facilitators who handle it, or all of them when none does."""
         facilitators = await self.members.facilitators()
+        if language:
+            facilitators = [f for f in facilitators if f.handles_language(language)
+                            or (not f.language and language == self.default_language)] or facilitators
         recipients = await self.members.recipients(member_ids=[member.id for member in facilitators])
         chosen = [recipient for recipient in recipients if recipient.address.platform not in self.rooms]
         chosen += [Recipient(None, room, self.default_language) for room in self.rooms.values()]
@@ -87,9 +90,13 @@ class Cards:
 
     # --- the moderation card --------------------------------------------------------------
 
-    async def send_moderation(self, discussion: Discussion, asker: Member) -> None:
+    async def send_moderation(self, discussion: Discussion, asker: Member,
+                              recipients: list[Recipient] | None = None) -> None:
+        """The question's card, to the facilitators of its language unless told whom."""
+        if recipients is None:
+            recipients = await self.recipients(discussion.language)
         await self.send(discussion.id, CardKind.MODERATION,
-                        lambda t: self.moderation_card(t, discussion, asker, None))
+                        lambda t: self.moderation_card(t, discussion, asker, None), recipients)
 
     async def refresh(self, discussion: Discussion, acted_by: Turn | None = None, audience: int | None = None,
                       progress: ProgressLine | None = None) -> None:
@@ -106,23 +113,19 @@ class Cards:
         who = asker.attribution()
         if discussion.anonymous:
             who = t("{who}, to be shared anonymously", who=who)
-        language = english_name(discussion.language) if discussion.language else "unknown"
+        language = t.language_name(discussion.language) if discussion.language else t("unknown")
         by_name = by.name if by and by.name else t("a facilitator")
         return Card(
             title=_headline(t, discussion, by_name, audience),
             status=progress(t) if progress else "",
-            fields=(Field(t("From"), who), Field(t("Language"), t(language))),
+            fields=(Field(t("From"), who), Field(t("Language"), language)),
             body=(Span(discussion.text, italic=True),),
             buttons=self._buttons(t, discussion),
             more=t("Shortened here: send /question {number} for the whole text.", number=discussion.id),
         )
 
     def _buttons(self, t: Translator, discussion: Discussion) -> Rows:
-        for actions in self._actions:
-            rows = actions(t, discussion)
-            if rows is not None:
-                return rows
-        return ()
+        return tuple(row for actions in self._actions for row in actions(t, discussion) or ())
 
 
 def _headline(t: Translator, discussion: Discussion, by: str, audience: int | None) -> str:
@@ -134,7 +137,7 @@ def _headline(t: Translator, discussion: Discussion, by: str, audience: int | No
         return t("Question #{number}: {by} asked the asker: “{request}”", number=number, by=by,
                  request=discussion.reason)
     if state is State.APPROVED:
-        until = t("open for replies until {day}", day=day_of(discussion.deadline_at or 0))
+        until = t("open for replies until {day}", day=t.date(discussion.deadline_at or 0))
         if audience is None:
             return t("Question #{number} was approved by {by}, {until}", number=number, by=by, until=until)
         return t("Question #{number} was approved by {by} and shared with {count} members, {until}",

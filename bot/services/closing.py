@@ -30,7 +30,6 @@ from bot.services.replying import reply_buttons
 from bot.services.routes import Route, facilitator_button
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
-from bot.texts.formats import day_of
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ class Closing:
             return
         self.schedule.schedule(extended)
         await self.cards.refresh(extended, acted_by=turn)
-        turn.notice = turn.t("Open until {day}", day=day_of(extended.deadline_at or 0))
+        turn.notice = turn.t("Open until {day}", day=turn.t.date(extended.deadline_at or 0))
 
     # --- closing ----------------------------------------------------------------------------
 
@@ -153,18 +152,17 @@ class Closing:
         replied = await self.discussions.replied_member_ids(discussion.id)
         recipients = [r for r in await self.members.recipients(exclude=discussion.asker_id)
                       if r.member_id not in replied]
-        day = day_of(discussion.deadline_at or 0)
         excerpt = title_of(discussion.text)
         await self.messenger.send(recipients, lambda t: compose(
             t("A gentle reminder: question #{number} closes on {day}. If you have something to share, "
-              "the network would value it.", number=discussion.id, day=day), "\n\n", excerpt,
+              "the network would value it.", number=discussion.id, day=t.date(discussion.deadline_at or 0)), "\n\n", excerpt,
             buttons=[reply_buttons(t, self.codec, discussion.id)],
         ), Purpose.REMINDER, discussion.id, template=lambda t: self.broadcast.template(t, discussion))
         replies = await self.discussions.replies(discussion.id)
         countries = {member.country for reply in replies
                      if (member := await self.members.get(reply.member_id)) and member.country}
         await self.messenger.send(await self.cards.recipients(), lambda t: compose(
-            t("Question #{number} closes on {day}:", number=discussion.id, day=day), " ",
+            t("Question #{number} closes on {day}:", number=discussion.id, day=t.date(discussion.deadline_at or 0)), " ",
             t.plural("{count} reply so far", "{count} replies so far", len(replies)), ", ",
             t.plural("from {count} country", "from {count} countries", len(countries)), ".",
         ), Purpose.STATUS, discussion.id)

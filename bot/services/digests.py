@@ -27,7 +27,6 @@ from bot.services.replying import Press as ReplyPress
 from bot.services.routes import Arguments, Route, command, personal_button
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
-from bot.texts.formats import day_of
 
 PERIOD = {DeliveryPreference.DAILY: timedelta(days=1), DeliveryPreference.WEEKLY: timedelta(days=7)}
 MONDAY = 0
@@ -109,7 +108,7 @@ class Digests:
             for discussion in questions:
                 parts += ["\n", f"#{discussion.id} ", discussion.text]
                 if discussion.deadline_at:
-                    parts += [" ", t("(replies until {day})", day=day_of(discussion.deadline_at))]
+                    parts += [" ", t("(replies until {day})", day=t.date(discussion.deadline_at))]
                 buttons.append([Button(t("Reply to #{number}", number=discussion.id),
                                        self.codec.encode(ReplyPress.REPLY, discussion.id))])
         if published:

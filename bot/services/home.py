@@ -18,7 +18,6 @@ from bot.services.replying import Press as ReplyPress
 from bot.services.routes import Route, command
 from bot.services.rules import IN_PRIVATE
 from bot.services.turn import Turn
-from bot.texts.formats import day_of
 
 MOST = 10  # questions listed, newest first
 
@@ -55,7 +54,7 @@ class Home:
             parts.append(bold(t("Open for your replies")))
             for discussion in open_now:
                 parts += ["\n", f"#{discussion.id} ", title_of(discussion.text), " ",
-                          t("(replies until {day})", day=day_of(discussion.deadline_at or 0))]
+                          t("(replies until {day})", day=t.date(discussion.deadline_at or 0))]
                 buttons.append([Button(t("Reply to #{number}", number=discussion.id),
                                        self.codec.encode(ReplyPress.REPLY, discussion.id))])
         else:

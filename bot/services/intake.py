@@ -29,10 +29,11 @@ from bot.services.outbox import Outbox, Waker
 from bot.services.people import People
 from bot.services.routes import Routes
 from bot.services.rules import Attempt, TooFast
+from bot.texts.catalog import N_
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong on our side. Your message is kept; please try again in a moment."
+SORRY = N_("Sorry, something went wrong on our side. Your message is kept; please try again in a moment.")
 Key = tuple[str, str]
 
 

@@ -12,14 +12,15 @@ from enum import StrEnum
 from functools import partial
 from typing import Awaitable, Callable, Sequence
 
-from bot.domain.languages import language_from_text, native_name
 from bot.domain.members import Member, Status, clean_field, clean_topics
 from bot.domain.refusal import Refusal
 from bot.services.members import MemberStore
 from bot.services.messaging import Part, bold
-from bot.services.routes import Route, command, personal_button, step
-from bot.services.rules import IN_PRIVATE, IS_OWNER
+from bot.services.routes import Arguments, Audience, Route, command, personal_button, step
+from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, IS_OWNER, NOT_LEFT
 from bot.services.turn import Turn
+from bot.texts.catalog import language_from_text, native_name
+from bot.texts.words import MEMBER_STATUS
 
 # How joining hands on a question written before joining: the asking feature's draft.
 AskQuestion = Callable[[Turn, str], Awaitable[None]]
@@ -62,6 +63,8 @@ class Press(StrEnum):
 class Command(StrEnum):
     START = "start"
     PROFILE = "profile"
+    LANGUAGE = "language"
+    LANGUAGES = "languages"
 
 
 class Joining:
@@ -76,6 +79,12 @@ class Joining:
         return (
             command(Command.START, self.start_command, "Join the network, or see the welcome again", rules=(IN_PRIVATE,)),
             command(Command.PROFILE, self.profile_command, "See and change your profile"),
+            command(Command.LANGUAGE, self.language_command, "Choose the language I use with you",
+                    arguments=Arguments.TEXT),
+            command(Command.LANGUAGES, self.languages_command,
+                    "The languages whose questions come to you: /languages fr en",
+                    rules=(IN_PRIVATE, NOT_LEFT, IS_FACILITATOR), arguments=Arguments.TEXT,
+                    audience=Audience.FACILITATORS),
             personal_button(Press.SKIP, self.press_skip),
             personal_button(Press.LANGUAGE, self.press_language, rules=(IS_OWNER,)),
             personal_button(Press.EDIT_FIELD, self.press_edit_field),
@@ -144,7 +153,7 @@ class Joining:
     async def answer(self, at: Step, turn: Turn, text: str, data: dict) -> None:
         """The person's text while the bot waits for a profile field."""
         if at.field == "language":
-            code = language_from_text(text, self.languages)
+            code = language_from_text(text, self.languages, turn.t)
             if code is None:
                 await turn.refuse(Refusal("Please choose one of the buttons."))
                 return
@@ -207,6 +216,40 @@ class Joining:
             await turn.say(t("You wrote this before joining; here it is again:"))
             await self.ask_question(turn, pending)
 
+    async def language_command(self, turn: Turn, args: str) -> None:
+        """/language shows the choice; /language fr (or Français) sets it at once."""
+        if not args.strip():
+            await self.ask_step(turn, Step.PROFILE_LANGUAGE)
+            return
+        code = language_from_text(args, self.languages, turn.t)
+        if code is None:
+            await turn.refuse(Refusal("That language is not offered in this network. Send /language to see the choice."))
+            return
+        turn.member = replace(turn.member, language=code)
+        await self.members.save(turn.member)
+        turn.t = turn.messenger.translator(code)
+        await turn.say(turn.t("Saved: I will write to you in {language}.", language=native_name(code)))
+
+    async def languages_command(self, turn: Turn, args: str) -> None:
+        """/languages fr en: the questions in these languages (besides one's own) come to this facilitator."""
+        t, member = turn.t, turn.member
+        codes = [code.strip(",").casefold() for code in args.split()]
+        if not codes:
+            handled = [member.language, *member.handles] if member.language else list(member.handles)
+            await turn.say(t("Questions in {languages} come to you.", languages=", ".join(
+                t.language_name(code) for code in handled) or t("no language yet")), " ",
+                t("Send /languages and language codes to change it, for example: /languages fr en"))
+            return
+        unknown = [code for code in codes if code not in self.languages]
+        if unknown:
+            await turn.refuse(Refusal("This network does not offer {codes}. It offers {offered}.",
+                                      {"codes": ", ".join(unknown)[:40], "offered": ", ".join(self.languages)}))
+            return
+        turn.member = replace(member, handles=tuple(dict.fromkeys(c for c in codes if c != member.language)))
+        await self.members.save(turn.member)
+        await turn.say(t("Saved: questions in {languages} come to you.", languages=", ".join(
+            t.language_name(code) for code in dict.fromkeys([member.language, *codes]) if code)))
+
     async def profile_command(self, turn: Turn, args: str) -> None:
         await self.show_profile(turn)
 
@@ -221,7 +264,7 @@ class Joining:
             t("Topics: {value}", value=", ".join(member.topics) or none), "\n",
             t("Language: {value}", value=native_name(member.language) if member.language else none), "\n",
             t("May be featured in the network's news: {value}", value=t("yes") if member.featured_consent else t("no")),
-            "\n", t("Status: {value}", value=t(member.status.value)),
+            "\n", t("Status: {value}", value=t(MEMBER_STATUS[member.status.value])),
         ]
         button = turn.button
         rows = [

@@ -1,26 +1,42 @@
-"""Which language a question is written in (langdetect, with its own seeded factory so the
-same text always gives the same answer)."""
+"""Which language a question or a reply is written in: langdetect, with its own seeded
+factory so the same text always gives the same answer, limited to the community's languages.
+A short text, or one langdetect is unsure of, is taken to be in its author's language: a
+short Portuguese question must not become Spanish."""
 
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
-from bot.domain.members import has_words
-
 log = logging.getLogger(__name__)
+
+SURE = 0.9  # langdetect's probability for a guess to be trusted over the author's language
+LETTERS = 25  # fewer letters than this is too short to tell
+
+
+class LanguageDetection(Protocol):
+    def detect(self, text: str, offered: tuple[str, ...], fallback: str) -> str: ...
 
 
 class LanguageDetector:
     def __init__(self) -> None:
         self._factory: DetectorFactory | None = None
 
-    def detect(self, text: str) -> str:
-        """An ISO 639-1 code such as "fr", or "" when the text gives no clue."""
-        if not has_words(text):
-            return ""
+    def detect(self, text: str, offered: tuple[str, ...], fallback: str) -> str:
+        """An offered language code such as "fr"; `fallback` (the author's language) when the
+        text is too short or the guess unsure."""
+        if sum(character.isalpha() for character in text) < LETTERS:
+            return fallback
+        guesses = self._guesses(text)
+        best = max(((code, p) for code, p in guesses.items() if code in offered), key=lambda g: g[1], default=None)
+        if best is None or best[1] < SURE:
+            return fallback
+        return best[0]
+
+    def _guesses(self, text: str) -> dict[str, float]:
         if self._factory is None:
             factory = DetectorFactory()
             factory.load_profile(PROFILES_DIRECTORY)
@@ -29,7 +45,11 @@ class LanguageDetector:
         detector = self._factory.create()
         detector.append(text)
         try:
-            code = detector.detect()
+            found = detector.get_probabilities()
         except LangDetectException:
-            return ""
-        return code.split("-")[0]
+            return {}
+        guesses: dict[str, float] = {}
+        for language in found:
+            code = language.lang.split("-")[0]  # "zh-cn" -> "zh"
+            guesses[code] = guesses.get(code, 0.0) + language.prob
+        return guesses

@@ -14,6 +14,7 @@ from bot.services.messaging import Part, bold
 from bot.services.routes import CommandRoute, Route, command, personal_button
 from bot.services.rules import IN_PRIVATE
 from bot.services.turn import Turn
+from bot.texts.catalog import N_
 
 
 class Press(StrEnum):
@@ -67,10 +68,11 @@ class Membership:
 
     async def pause(self, turn: Turn, args: str) -> None:
         await self._change(turn, turn.member.pause(),
-                           "Paused: you will not receive new questions. Send /resume when you want them again.")
+                           N_("Paused: you will not receive new questions. Send /resume when you want them again."))
 
     async def resume(self, turn: Turn, args: str) -> None:
-        await self._change(turn, turn.member.resume(), "Welcome back: you will receive the network's questions again.")
+        await self._change(turn, turn.member.resume(),
+                           N_("Welcome back: you will receive the network's questions again."))
 
     async def leave(self, turn: Turn, args: str) -> None:
         t = turn.t
@@ -85,7 +87,7 @@ class Membership:
 
     async def press_leave(self, turn: Turn, arg: str) -> None:
         await self._change(turn, turn.member.leave(),
-                           "You have left the network. Thank you for everything you shared. Send /start to come back.")
+                           N_("You have left the network. Thank you for everything you shared. Send /start to come back."))
 
     async def whoami(self, turn: Turn, args: str) -> None:
         t, origin = turn.t, turn.origin

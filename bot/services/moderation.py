@@ -5,6 +5,7 @@ withdrawal of their own question (/withdraw) at any time before publication."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -12,14 +13,16 @@ from bot.domain.discussions import Discussion, State
 from bot.domain.members import Member
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Card, Purpose, Rows, Style
+from bot.clock import Clock
 from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
 from bot.services.cards import CardKind, Cards
 from bot.services.changes import Changes
-from bot.services.conversation import Conversation, ConversationStore
+from bot.services.conversation import Conversation, ConversationStore, UnitOfWork
 from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore
 from bot.services.messaging import Compose, Messenger, compose, italic
+from bot.services.outbox import Waker
 from bot.services.routes import Arguments, Route, command, discussion_button, discussion_step, facilitator_button
 from bot.services.rules import IN_PRIVATE, IS_ASKER, IS_FACILITATOR, NOT_LEFT
 from bot.services.turn import Turn
@@ -54,6 +57,8 @@ class Schedule(Protocol):
     def cancel(self, discussion_id: int) -> None: ...
 
 
+log = logging.getLogger(__name__)
+
 FACILITATOR_STEP = (NOT_LEFT, IS_FACILITATOR)
 
 
@@ -69,6 +74,10 @@ class Moderation:
     messenger: Messenger
     codec: ButtonCodec
     reply_window: float
+    database: UnitOfWork
+    waker: Waker
+    clock: Clock
+    unclaimed_after: float
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -216,6 +225,21 @@ class Moderation:
             t("Your question #{number} will not be shared with the network.", number=discussion.id),
             *(["\n\n", t("The facilitator explained:"), "\n", italic(changed.reason)] if changed.reason else []),
         ))
+
+    async def share_unclaimed(self) -> None:
+        """A question no facilitator of its language has acted on in time goes to all of them."""
+        now = self.clock.now()
+        async with self.database.transaction():
+            for discussion in await self.discussions.in_state(State.SUBMITTED):
+                if discussion.created_at > now - self.unclaimed_after:
+                    continue
+                have = {copy.member_id for copy in await self.discussions.cards(discussion.id, CardKind.MODERATION)}
+                missing = [r for r in await self.cards.recipients() if r.member_id not in have]
+                if missing:
+                    log.info("question #%s was not taken up in its language: its card goes to every facilitator",
+                             discussion.id)
+                    await self.cards.send_moderation(discussion, await self._asker(discussion), missing)
+        self.waker.wake()
 
     # --- the asker withdraws ------------------------------------------------------------------
 

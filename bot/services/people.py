@@ -27,6 +27,7 @@ class People:
     facilitators: FacilitatorList
     database: UnitOfWork
     clock: Clock
+    languages: tuple[str, ...] = ("en",)
 
     def listed(self, sender: Sender) -> bool:
         address = sender.address
@@ -45,8 +46,11 @@ class People:
             role = Role.FACILITATOR if self.listed(sender) else Role.MEMBER
             identity = Identity(address.platform, address.user_id, private_chat or "", last_seen_at=now)
             member = await self.members.create(identity, sender.name.strip()[:80], role, now)
-            if sender.timezone and is_time_zone(sender.timezone):
-                member = replace(member, timezone=sender.timezone)
+            # What their app says of them (its language, their time zone) is the first guess.
+            language = self._offered(sender.locale)
+            zone = sender.timezone if sender.timezone and is_time_zone(sender.timezone) else member.timezone
+            if language or zone != member.timezone:
+                member = replace(member, language=language or member.language, timezone=zone)
                 await self.members.save(member)
             return member
         await self.members.touch(address.platform, address.user_id, private_chat, now)
@@ -64,6 +68,15 @@ class People:
             member = replace(member, role=role)
             await self.members.save(member)
         return member
+
+    def _offered(self, locale: str) -> str:
+        """The community's language closest to an app's locale ("pt-BR" -> "pt"), or ""."""
+        wanted = locale.replace("_", "-").casefold()
+        for candidate in (wanted, wanted.split("-")[0]):
+            for code in self.languages:
+                if code.casefold() == candidate:
+                    return code
+        return ""
 
     async def unreachable(self, address: Address, reason: str) -> None:
         await self.members.mark_unreachable(address, reason)

@@ -28,8 +28,10 @@ from bot.services.moderation import Schedule
 from bot.services.routes import Arguments, Audience, Route, command, discussion_step, facilitator_button
 from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, NOT_LEFT
 from bot.services.searching import Press as SearchPress
+from bot.services.translating import Kind, Translating, in_reader_language
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
+from bot.texts.words import DISCUSSION_STATE
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class Publishing:
     messenger: Messenger
     codec: ButtonCodec
     reply_window: float
+    translating: Translating
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -132,9 +135,11 @@ class Publishing:
 
     def _draft_buttons(self, t: Translator, discussion: Discussion) -> Rows:
         number = discussion.id
-        return ((Button(t("Publish"), self.codec.encode(Press.PUBLISH, number), Style.PRIMARY),
+        rows = ((Button(t("Publish"), self.codec.encode(Press.PUBLISH, number), Style.PRIMARY),
                  Button(t("Edit"), self.codec.encode(Press.EDIT_DRAFT, number)),
                  Button(t("Discard"), self.codec.encode(Press.DISCARD, number), Style.DANGER)),)
+        translations = self.translating.buttons(t, discussion, Kind.CONSOLIDATED)
+        return (*rows, tuple(translations)) if translations else rows
 
     async def show_question(self, turn: Turn, args: str) -> None:
         """/question 12: the whole text of a question, whatever its state, and its draft."""
@@ -144,7 +149,7 @@ class Publishing:
             await turn.refuse(Refusal("Send /question and the number of a question, for example: /question 12"))
             return
         t = turn.t
-        await turn.say(bold(t("Question #{number}", number=discussion.id)), f" ({t(discussion.state.value)})",
+        await turn.say(bold(t("Question #{number}", number=discussion.id)), f" ({t(DISCUSSION_STATE[discussion.state.value])})",
                        "\n\n", discussion.text)
         draft = await self.drafts.get(discussion.id)
         if draft is not None and not draft.discarded and discussion.state is State.CLOSED:
@@ -173,10 +178,12 @@ class Publishing:
             language=published.language, published_at=turn.now,
         ))
         recipients = await self.members.recipients()
+        versions = await self.translating.translations.of(published.id, Kind.CONSOLIDATED)
         await self.messenger.send(
             recipients,
             lambda t: compose(bold(t("Consolidated reply: {title}", title=title)), "\n\n",
-                              *consolidated_body(t, published, draft, contributions)),
+                              *in_reader_language(t, consolidated_body(t, published, draft, contributions),
+                                                  published.language, versions)),
             Purpose.CONSOLIDATED, published.id,
             template=lambda t: TemplateHint(title_of(title, limit=60),
                                             Button(t("Read it"), self.codec.encode(SearchPress.READ, published.id))),

@@ -14,6 +14,7 @@ from bot.domain.refusal import Refusal
 from bot.ports import Button, Outgoing, Purpose
 from bot.services.buttons import ButtonAction, ButtonCodec
 from bot.services.discussions import DiscussionStore
+from bot.services.language import LanguageDetection
 from bot.services.members import MemberStore
 from bot.services.messaging import Messenger, bold, compose
 from bot.services.routes import Route, discussion_button, discussion_step, step
@@ -46,6 +47,8 @@ class Replying:
     members: MemberStore
     messenger: Messenger
     codec: ButtonCodec
+    detector: LanguageDetection
+    languages: tuple[str, ...]
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -128,7 +131,8 @@ class Replying:
         if isinstance(checked, Refusal):
             await turn.refuse(checked)
             return
-        await self.discussions.add_reply(discussion.id, turn.member.id, checked, anonymous, turn.now)
+        language = self.detector.detect(checked, self.languages, turn.member.language or discussion.language)
+        await self.discussions.add_reply(discussion.id, turn.member.id, checked, anonymous, turn.now, language)
         await turn.stop_waiting()
         turn.notice = turn.t("Reply sent")
         await turn.say(turn.t("Thank you! Your reply was sent to the asker and will be part of the consolidated reply."))

@@ -13,8 +13,8 @@ from bot.services.archive import Archive, ArchivedReply, SearchHit, search_terms
 from bot.services.messaging import Part, bold
 from bot.services.routes import Arguments, Route, command, discussion_button
 from bot.services.rules import NOT_LEFT
+from bot.services.translating import in_reader_language
 from bot.services.turn import Turn
-from bot.texts.formats import month_of
 
 RESULTS = 5
 
@@ -54,7 +54,7 @@ class Searching:
             return
         parts: list[Part] = [bold(t("What the network has discussed about “{words}”:", words=words.strip()[:100]))]
         for number, hit in enumerate(hits, start=1):
-            parts += ["\n\n", bold(f"{number}. {hit.title}"), f" ({month_of(hit.published_at)})\n",
+            parts += ["\n\n", bold(f"{number}. {hit.title}"), f" ({t.month(hit.published_at)})\n",
                       _plain_snippet(hit), "\n", f"/read {hit.discussion_id}"]
         await turn.say(*parts)
 
@@ -73,12 +73,12 @@ class Searching:
         if reply is None:
             await turn.refuse(Refusal("There is no published consolidated reply with that number. /search finds them."))
             return
-        await turn.say(*render(turn, reply))
+        await turn.say(*in_reader_language(turn.t, render(turn, reply), reply.language, reply.translations))
 
 
 def render(turn: Turn, reply: ArchivedReply) -> list[Part]:
     t = turn.t
-    parts: list[Part] = [bold(reply.title), f" ({month_of(reply.published_at)})", "\n\n",
+    parts: list[Part] = [bold(reply.title), f" ({t.month(reply.published_at)})", "\n\n",
                          bold(t("The question")), "\n", reply.question, "\n\n"]
     if reply.summary.strip():
         parts += [bold(t("Key points")), "\n", reply.summary, "\n\n"]
