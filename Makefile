@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo clean
+.PHONY: install test demo clean catalogs
 
 install: $(STAMP)
 
@@ -34,3 +34,19 @@ DEMO_PORT ?= 8080
 
 demo: $(STAMP)
 	$(BIN)/facilitator demo --dir $(DEMO_DIR) --port $(DEMO_PORT)
+
+# The catalogs of what the bot says: extract every message from the code into
+# bot/texts/messages.pot, bring each language's .po up to date with it (new messages come
+# untranslated, then the catalog test fails until someone translates them), and compile
+# each one to check it (the bot reads the .po files themselves at start).
+KEYWORDS := -k t -k plural:1,2 -k Refusal -k N_ -k command:3 -k ui
+CATALOG_LANGUAGES := fr es pt ar
+
+catalogs: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(KEYWORDS) --no-default-keywords --sort-by-file \
+		--project facilitator-bot --copyright-holder "facilitator-bot" -o bot/texts/messages.pot .
+	for language in $(CATALOG_LANGUAGES); do \
+		$(BIN)/pybabel update -i bot/texts/messages.pot -o bot/texts/$$language.po -l $$language \
+			--no-fuzzy-matching --ignore-obsolete || exit 1; \
+		$(BIN)/pybabel compile -i bot/texts/$$language.po -o /dev/null -l $$language --statistics || exit 1; \
+	done

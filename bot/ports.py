@@ -428,6 +428,17 @@ class TranscriptEntry:
     at: float  # Unix time
 
 
+@dataclass(frozen=True)
+class Words:
+    """An adapter's own words (a page's labels) in a reader's language, from the core's
+    catalogs; `language` is the one used (the community's default when the reader's is not
+    offered)."""
+
+    language: str
+    right_to_left: bool
+    texts: tuple[str, ...]
+
+
 @runtime_checkable
 class Inbox(Protocol):
     """The core's entry point, as an adapter sees it."""
@@ -454,6 +465,10 @@ class Inbox(Protocol):
 
     async def report(self, report: DeliveryReport) -> None:
         """What became of a message the platform had accepted."""
+        ...
+
+    async def words(self, language: str, messages: Sequence[str]) -> Words:
+        """The adapter's own words (English msgids, marked for the catalogs) in a language."""
         ...
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Sequence
 
-from bot.ports import Acknowledgement, Address, Incoming, PersonCard, TranscriptEntry
+from bot.ports import Acknowledgement, Address, DeliveryReport, Incoming, PersonCard, TranscriptEntry, Words
 
 
 class RecordingInbox:
     def __init__(self) -> None:
         self.events: list[Incoming] = []
+        self.reports: list[DeliveryReport] = []
 
     async def handle(self, event: Incoming) -> Acknowledgement:
         self.events.append(event)
@@ -33,3 +35,9 @@ class RecordingInbox:
 
     async def wake(self, address: Address) -> None:
         return None
+
+    async def report(self, report: DeliveryReport) -> None:
+        self.reports.append(report)
+
+    async def words(self, language: str, messages: Sequence[str]) -> Words:
+        return Words("en", False, tuple(messages))

@@ -41,16 +41,27 @@ async def start_app(settings: Settings) -> App:
     return app
 
 
+# What joining says, in the language a person's app is set to.
+JOINING = {
+    "en": ("What is your name", "Which organization", "Which country", "Which topics", "Which language", "Skip",
+           "English", "you are in"),
+    "fr": ("Quel est votre nom", "Avec quelle organisation", "Dans quel pays", "Quels thèmes", "Quelle langue",
+           "Passer", "Français", "vous faites partie du réseau"),
+}
+
+
 async def join(user: TelegramUser, name: str, organization: str = "", country: str = "") -> None:
+    name_asked, organization_asked, country_asked, topics_asked, language_asked, skip, language, joined = (
+        JOINING[user.language_code])
     await user.send("/start")
-    await user.receives("What is your name")
+    await user.receives(name_asked)
     await user.send(name)
-    await user.receives("Which organization")
-    await user.send(organization) if organization else await user.press("Skip")
-    await user.receives("Which country")
-    await user.send(country) if country else await user.press("Skip")
-    await user.receives("Which topics")
-    await user.press("Skip")
-    await user.receives("Which language")
-    await user.press("English")
-    await user.receives("you are in")
+    await user.receives(organization_asked)
+    await user.send(organization) if organization else await user.press(skip)
+    await user.receives(country_asked)
+    await user.send(country) if country else await user.press(skip)
+    await user.receives(topics_asked)
+    await user.press(skip)
+    await user.receives(language_asked)
+    await user.press(language)
+    await user.receives(joined)

@@ -39,7 +39,7 @@ async def test_a_newcomer_joins_answering_or_skipping_each_question(network):
     language = await amina.receives("Which language")
     assert "Français" in language.labels()
     await amina.presses("Français")
-    await amina.receives("Thank you, you are in")
+    await amina.receives("Merci, vous faites partie du réseau !")  # from now on, in French
     assert rows(network, "SELECT name, organization, country, topics, language FROM member WHERE name != ''") == [
         ("Amina Yusuf", "Save the Children", "", "cash transfers;child poverty", "fr")
     ]

@@ -125,11 +125,13 @@ async def test_join_ask_clarify_approve_broadcast_and_reply(api, tmp_path, mode)
         await fatou.sees(lambda m: m is card and "approved by Fatou" in m.text)
         assert card.edits >= 1
 
-        question = await bola.receives("Question #1 from Amina")
-        assert question.labels() == ["Reply", "Reply without my name"]
-        await bola.press("Reply", on=question)
-        await bola.receives("Write your reply")
+        # Bola's app is in French: everything the bot says to him is in French.
+        question = await bola.receives("Question n°1 de Amina")
+        assert question.labels() == ["Répondre", "Répondre sans mon nom"]
+        await bola.press("Répondre", on=question)
+        await bola.receives("Écrivez votre réponse")
         await bola.send("Parenting sessions with the transfers.")
+        await bola.receives("Merci ! Votre réponse a été envoyée")
         await amina.receives("Parenting sessions")
         await fatou.reply_to(await fatou.receives("Question #1 from Amina"), "Cash plus home visits helped in Senegal.")
         forwarded = await amina.receives("home visits")

@@ -28,6 +28,32 @@ from bot.settings_reader import ConfigError, Section
 
 log = logging.getLogger(__name__)
 
+
+def ui(text: str) -> str:
+    """Marks the page's own words for the core's catalogs (`make catalogs` extracts them)."""
+    return text
+
+
+# Every word of the page (index.html's data-text, data-placeholder and data-label, and the
+# _("...") of chat.js) and of the server's own refusals: a test keeps this list complete.
+PAGE_WORDS = (
+    ui("Community chat"), ui("connecting…"), ui("Change who I am"), ui("Who are you?"),
+    ui("Pick a person to try the network as them. Open a private window or another browser to be someone else "
+       "at the same time."),
+    ui("Demo members"), ui("Demo facilitators"), ui("Someone new"), ui("New member"), ui("join through /start"),
+    ui("Cancel reply"), ui("Message"), ui("Send"), ui("choose who you are"), ui("Join the network as a new member."),
+    ui("online as {name}"), ui("online"), ui("That message was too large to send."), ui("reconnecting…"),
+    ui("Reply to this"), ui("Replying to: {text}"), ui("Not connected yet: try again in a moment."),
+    ui("The server answered {status}"),
+)
+NOT_UNDERSTOOD = ui("I did not understand that message.")
+NOT_A_BUTTON = ui("I did not understand that button.")
+TOO_LONG = ui("That message is too long: at most {limit} characters, please.")
+CHOOSE_FIRST = ui("Choose who you are first.")
+NOT_A_DEMO = ui("This chat is not a demo: you can only join as a new member.")
+NO_SUCH_PERSON = ui("There is no such demo person.")
+CHOOSE = ui("Choose who you are.")
+
 PLATFORM = "webchat"
 COOKIE = "facilitator_webchat"
 MAX_FRAME_BYTES = 64 * 1024
@@ -79,6 +105,7 @@ class WebChatAdapter:
         app.router.add_get("/", self._page)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/session", self._session)
+        app.router.add_get("/api/texts", self._texts)
         app.router.add_post("/api/identity", self._pick_identity)
         app.router.add_post("/api/forget", self._forget_identity)
         app.router.add_get("/api/transcript", self._transcript)
@@ -147,6 +174,18 @@ class WebChatAdapter:
         user_id = data.get("u") if isinstance(data, dict) else None
         return user_id if isinstance(user_id, str) and user_id else None
 
+    async def _say(self, request: web.Request, text: str, **params: object) -> str:
+        """One of the server's own sentences in the visitor's language."""
+        assert self._inbox is not None
+        words = await self._inbox.words(_first_language(request.headers.get("Accept-Language", "")), [text])
+        return words.texts[0].format(**params)
+
+    async def _texts(self, request: web.Request) -> web.Response:
+        assert self._inbox is not None
+        words = await self._inbox.words(_first_language(request.headers.get("Accept-Language", "")), PAGE_WORDS)
+        return web.json_response({"language": words.language, "dir": "rtl" if words.right_to_left else "ltr",
+                                  "words": dict(zip(PAGE_WORDS, words.texts))})
+
     async def _session(self, request: web.Request) -> web.Response:
         assert self._inbox is not None
         people = await self._inbox.people_on(PLATFORM) if self.settings.demo else []
@@ -167,16 +206,16 @@ class WebChatAdapter:
         except (json.JSONDecodeError, UnicodeDecodeError):
             wanted = None
         if not isinstance(wanted, str) or not wanted:
-            return _refuse(400, "Choose who you are.")
+            return _refuse(400, await self._say(request, CHOOSE))
         new = wanted == "new"
         if not new:
             if not self.settings.demo:
                 log.warning("refused picking identity %r: this web chat is not a demo", wanted[:40])
-                return _refuse(403, "This chat is not a demo: you can only join as a new member.")
+                return _refuse(403, await self._say(request, NOT_A_DEMO))
             known = {p.address.user_id for p in await self._inbox.people_on(PLATFORM)}
             if wanted not in known:
                 log.warning("refused picking unknown identity %r", wanted[:40])
-                return _refuse(403, "There is no such demo person.")
+                return _refuse(403, await self._say(request, NO_SUCH_PERSON))
         user_id = f"web-{secrets.token_hex(8)}" if new else wanted
         response = web.json_response({"user_id": user_id, "new": new})
         response.set_cookie(COOKIE, self._serializer.dumps({"u": user_id}), max_age=self.settings.session_max_age_seconds,
@@ -192,7 +231,7 @@ class WebChatAdapter:
         assert self._inbox is not None
         user_id = self._identity(request)
         if user_id is None:
-            return _refuse(401, "Choose who you are first.")
+            return _refuse(401, await self._say(request, CHOOSE_FIRST))
         entries = await self._inbox.transcript(Address(PLATFORM, user_id, user_id))
         return web.json_response([
             {"from_bot": e.from_bot, "id": e.message_id, "at": e.at, **_message_json(e.message)} for e in entries
@@ -214,7 +253,7 @@ class WebChatAdapter:
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         user_id = self._identity(request)
         if user_id is None:
-            return _refuse(401, "Choose who you are first.")
+            return _refuse(401, await self._say(request, CHOOSE_FIRST))
         socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, heartbeat=30)
         await socket.prepare(request)
         self._sockets.setdefault(user_id, set()).add(socket)
@@ -239,40 +278,43 @@ class WebChatAdapter:
     async def _receive(self, socket: web.WebSocketResponse, sender: Sender, data: str) -> None:
         assert self._inbox is not None
         event = self._event(sender, data)
-        if isinstance(event, str):
-            log.info("web chat %s sent a frame I do not understand: %s", sender.address.user_id, event)
-            await socket.send_json({"type": "error", "text": event})
+        if isinstance(event, tuple):
+            problem, params = event
+            log.info("web chat %s sent a frame I do not understand: %s", sender.address.user_id, problem)
+            assert self._inbox is not None
+            words = await self._inbox.words(sender.locale, [problem])
+            await socket.send_json({"type": "error", "text": words.texts[0].format(**params)})
             return
         acknowledgement = await self._inbox.handle(event)
         if not acknowledgement.accepted:
-            await socket.send_json({"type": "error", "text": acknowledgement.refusal or "Not accepted."})
+            await socket.send_json({"type": "error", "text": acknowledgement.refusal or ""})
 
-    def _event(self, sender: Sender, data: str) -> ButtonPress | IncomingCommand | IncomingText | str:
-        """The page's frame as an event, or what is wrong with it."""
+    def _event(self, sender: Sender, data: str) -> ButtonPress | IncomingCommand | IncomingText | tuple[str, dict]:
+        """The page's frame as an event, or what is wrong with it (a sentence and its values)."""
         try:
             frame = json.loads(data)
         except json.JSONDecodeError:
-            return "I did not understand that message."
+            return NOT_UNDERSTOOD, {}
         if not isinstance(frame, dict):
-            return "I did not understand that message."
+            return NOT_UNDERSTOOD, {}
         kind = frame.get("type")
         if kind == "press":
             token, message_id = frame.get("token"), frame.get("message_id")
             if not isinstance(token, str) or not token or len(token) > 256:
-                return "I did not understand that button."
+                return NOT_A_BUTTON, {}
             return ButtonPress(sender, token, message_id if isinstance(message_id, str) else None,
                                interaction=uuid.uuid4().hex)
         if kind == "text":
             text, reply_to = frame.get("text"), frame.get("reply_to")
             if not isinstance(text, str):
-                return "I did not understand that message."
+                return NOT_UNDERSTOOD, {}
             if len(text) > self.settings.max_message_chars:
-                return f"That message is too long: at most {self.settings.max_message_chars:,} characters, please."
+                return TOO_LONG, {"limit": f"{self.settings.max_message_chars:,}"}
             if text.startswith("/") and len(text) > 1:
                 head, _, args = text[1:].partition(" ")
                 return IncomingCommand(sender, head, args.strip())
             return IncomingText(sender, text, reply_to if isinstance(reply_to, str) and reply_to else None)
-        return "I did not understand that message."
+        return NOT_UNDERSTOOD, {}
 
 
 def _message_json(message: Outgoing) -> dict[str, Any]:

@@ -15,12 +15,12 @@ import asyncio
 import json
 import logging
 from collections import deque
-from typing import Any
+from typing import Any, Sequence
 
 from bot.clock import Clock
 from bot.ports import (
     Acknowledgement, Address, ButtonPress, DeliveryReport, DeliveryStatus, FormSubmitted, HomeOpened, Incoming,
-    IncomingCommand, IncomingText, Notice, PersonCard, Purpose, Sender, TranscriptEntry,
+    IncomingCommand, IncomingText, Notice, PersonCard, Purpose, Sender, TranscriptEntry, Words,
 )
 from bot.services.conversation import InboundLog, UnitOfWork
 from bot.services.dispatch import Dispatcher
@@ -88,6 +88,10 @@ class Intake:
 
     async def wake(self, address: Address) -> None:
         await self.waker.wake_person(address)
+
+    async def words(self, language: str, messages: Sequence[str]) -> Words:
+        t = self.messenger.translator(language)
+        return Words(t.language, t.right_to_left, tuple(t(message) for message in messages))
 
     async def report(self, report: DeliveryReport) -> None:
         async with self.database.transaction():

@@ -228,7 +228,7 @@ class Joining:
         turn.member = replace(turn.member, language=code)
         await self.members.save(turn.member)
         turn.t = turn.messenger.translator(code)
-        await turn.say(turn.t("Saved: I will write to you in {language}.", language=native_name(code)))
+        await turn.say(turn.t("Saved: I will write to you in {language}.", language=turn.t.language_name(code)))
 
     async def languages_command(self, turn: Turn, args: str) -> None:
         """/languages fr en: the questions in these languages (besides one's own) come to this facilitator."""

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -77,16 +77,18 @@ class Translator:
 
     def moment(self, timestamp: float, zone: str = "UTC") -> str:
         """"13 déc. 2026, 18:00": a day and a time in the reader's time zone."""
-        return format_skeleton("yMMMdHm", _moment(timestamp, zone), locale=self.locale)
+        moment = _moment(timestamp, zone)
+        return get_datetime_format("medium", locale=self.locale).format(
+            format_time(moment, "short", locale=self.locale), self.date(timestamp, zone))
 
     def month(self, timestamp: float) -> str:
         """"décembre 2026"."""
         return format_skeleton("yMMMM", _moment(timestamp, "UTC"), locale=self.locale)
 
     def language_name(self, code: str) -> str:
-        """A language's name in the reader's language: "French" for an English reader."""
-        name = self.locale.languages.get(code) or self.locale.languages.get(code.split("-")[0])
-        return (name[:1].upper() + name[1:]) if name else code
+        """A language's name in the reader's language, as written inside a sentence: "French"
+        for an English reader, "français" for a French one."""
+        return self.locale.languages.get(code) or self.locale.languages.get(code.split("-")[0]) or code
 
 
 class Texts:

@@ -3,12 +3,25 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { socket: null, retry: 0, replyTo: null, bubbles: new Map(), me: null, closing: false };
+const state = { socket: null, retry: 0, replyTo: null, bubbles: new Map(), me: null, closing: false, words: {} };
+
+// The page's own words, from the bot's catalogs in the browser's language.
+const _ = (text) => state.words[text] || text;
+
+async function translatePage() {
+  const texts = await api("/api/texts");
+  state.words = texts.words;
+  document.documentElement.lang = texts.language;
+  document.documentElement.dir = texts.dir;
+  for (const element of document.querySelectorAll("[data-text]")) element.textContent = _(element.dataset.text);
+  for (const element of document.querySelectorAll("[data-placeholder]")) element.placeholder = _(element.dataset.placeholder);
+  for (const element of document.querySelectorAll("[data-label]")) element.setAttribute("aria-label", _(element.dataset.label));
+}
 
 async function api(path, options = {}) {
   const response = await fetch(path, { credentials: "same-origin", headers: { "Content-Type": "application/json" }, ...options });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body.error || `The server answered ${response.status}`);
+  if (!response.ok) throw new Error(body.error || _("The server answered {status}").replace("{status}", response.status));
   return body;
 }
 
@@ -26,7 +39,7 @@ function showPicker(session) {
   $("chat").hidden = true;
   $("switch").hidden = true;
   $("pick").hidden = false;
-  $("status").textContent = "choose who you are";
+  $("status").textContent = _("choose who you are");
   const members = $("members"), facilitators = $("facilitators");
   members.replaceChildren();
   facilitators.replaceChildren();
@@ -44,7 +57,7 @@ function showPicker(session) {
   }
   $("members-block").hidden = !session.demo;
   $("facilitators-block").hidden = !session.demo;
-  if (!session.demo) $("pick-hint").textContent = "Join the network as a new member.";
+  if (!session.demo) $("pick-hint").textContent = _("Join the network as a new member.");
 }
 
 async function pick(userId) {
@@ -76,14 +89,14 @@ function connect(firstText) {
   state.socket = socket;
   socket.addEventListener("open", () => {
     state.retry = 0;
-    $("status").textContent = state.me && state.me.name ? `online as ${state.me.name}` : "online";
+    $("status").textContent = state.me && state.me.name ? _("online as {name}").replace("{name}", state.me.name) : _("online");
     if (firstText) sendText(firstText, false);
   });
   socket.addEventListener("message", (event) => receive(JSON.parse(event.data)));
   socket.addEventListener("close", (event) => {
     if (state.closing) return;
-    if (event.code === 1009) toast("That message was too large to send.");
-    $("status").textContent = "reconnecting…";
+    if (event.code === 1009) toast(_("That message was too large to send."));
+    $("status").textContent = _("reconnecting…");
     const wait = Math.min(10000, 500 * 2 ** state.retry++);
     setTimeout(() => { if (!state.closing && !$("chat").hidden) connect(null); }, wait);
   });
@@ -152,7 +165,7 @@ function fill(item, entry, fromBot) {
     const reply = document.createElement("button");
     reply.type = "button";
     reply.className = "reply-link";
-    reply.textContent = "Reply to this";
+    reply.textContent = _("Reply to this");
     reply.addEventListener("click", () => startReply(entry.id, body.textContent));
     meta.append(reply);
     item.append(meta);
@@ -161,7 +174,7 @@ function fill(item, entry, fromBot) {
 
 function startReply(id, text) {
   state.replyTo = id;
-  $("replying-text").textContent = `Replying to: ${text.slice(0, 80)}`;
+  $("replying-text").textContent = _("Replying to: {text}").replace("{text}", text.slice(0, 80));
   $("replying").hidden = false;
   $("message").focus();
 }
@@ -172,12 +185,12 @@ function stopReply() {
 }
 
 function press(token, messageId) {
-  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) { toast("Not connected yet: try again in a moment."); return; }
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) { toast(_("Not connected yet: try again in a moment.")); return; }
   state.socket.send(JSON.stringify({ type: "press", token, message_id: messageId }));
 }
 
 function sendText(text, echo = true) {
-  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) { toast("Not connected yet: try again in a moment."); return false; }
+  if (!state.socket || state.socket.readyState !== WebSocket.OPEN) { toast(_("Not connected yet: try again in a moment.")); return false; }
   state.socket.send(JSON.stringify({ type: "text", text, reply_to: state.replyTo }));
   if (echo) show({ id: `me-${Date.now()}`, spans: [{ text }], buttons: [] }, false);
   stopReply();
@@ -211,5 +224,5 @@ document.addEventListener("DOMContentLoaded", () => {
     state.me = null;
     showPicker(await api("/api/session"));
   });
-  begin().catch((error) => { $("status").textContent = error.message; });
+  translatePage().catch(() => {}).then(begin).catch((error) => { $("status").textContent = error.message; });
 });
