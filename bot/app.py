@@ -81,6 +81,7 @@ class App:
     delivery: Delivery
     deadlines: Deadlines
     people: People
+    moderation: Moderation
     closing: Closing
     digests: Digests
     members: SqliteMemberStore
@@ -163,7 +164,8 @@ class App:
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
         deadlines.every(DIGESTS_EVERY, digests.send_due, "digests", now_too=True)
         deadlines.every(UNCLAIMED_EVERY, moderation.share_unclaimed, "unclaimed-questions", now_too=True)
-        return cls(settings, clock, database, intake, delivery, deadlines, people, closing, digests, members, discussions,
+        return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
+                   discussions,
                    archive, cards, broadcast, codec, routes, adapters)
 
     @property
@@ -195,6 +197,6 @@ class App:
             except Exception:
                 log.exception("%s did not stop cleanly", adapter.platform)
         await self.intake.stop(timeout=3)
-        self.deadlines.stop()
+        await self.deadlines.stop()
         await self.delivery.stop(timeout=3)
         await self.database.close()

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from bot.ports import PlatformPlugin
 from bot.settings_reader import ConfigError, Section, parse_duration
+from bot.texts.catalog import locale_of
 
 __all__ = ["ConfigError", "Settings", "CommunitySettings", "FacilitatorSettings", "DeliveryConfig", "load", "parse",
            "parse_duration"]
@@ -162,6 +163,8 @@ def _community(section: Section) -> CommunitySettings:
     for code in languages:
         if not LANGUAGE_CODE.match(code):
             raise ConfigError("community.languages", f"{code!r} is not a language code like \"en\" or \"fr\"")
+        if locale_of(code) is None:
+            raise ConfigError("community.languages", f"{code!r} is no language Babel knows (see the CLDR codes)")
     default_language = section.string("default_language", default=languages[0])
     if default_language not in languages:
         raise ConfigError("community.default_language", f"{default_language!r} is not in community.languages")

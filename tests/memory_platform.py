@@ -98,8 +98,8 @@ class MemoryPlatform:
             self._changed.notify_all()
         return Sent(message_id)
 
-    def person(self, user_id: str, name: str = "") -> "Person":
-        return Person(self, user_id, name)
+    def person(self, user_id: str, name: str = "", locale: str = "") -> "Person":
+        return Person(self, user_id, name, locale)
 
     async def wait_until(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
         async def satisfied():  # type: ignore[no-untyped-def]
@@ -116,6 +116,7 @@ class Person:
     platform: MemoryPlatform
     user_id: str
     name: str = ""
+    locale: str = ""  # the language the person's app is set to
     seen: int = 0
     answers: list[PressAnswer] = field(default_factory=list)
     _interactions: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -134,7 +135,7 @@ class Person:
         return await self.platform.inbox.handle(event)
 
     def _sender(self) -> Sender:
-        return Sender(self.address, self.name)
+        return Sender(self.address, self.name, locale=self.locale)
 
     async def says(self, text: str, reply_to: Received | None = None) -> Acknowledgement:
         if text.startswith("/"):

@@ -12,6 +12,7 @@ from bot.config import CommunitySettings, FacilitatorSettings, Settings
 from tests.memory_platform import MemoryPlatform, Person
 
 FACILITATORS = ("f1", "f2")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings_for(tmp_path: Path, languages: tuple[str, ...] = ("en", "fr"), **community: object) -> Settings:
@@ -45,8 +46,8 @@ class Network:
         await self.stop()
         await self.start()
 
-    def person(self, user_id: str, name: str = "") -> Person:
-        return self.platform.person(user_id, name)
+    def person(self, user_id: str, name: str = "", locale: str = "") -> Person:
+        return self.platform.person(user_id, name, locale)
 
     async def member(self, user_id: str, name: str, organization: str = "", country: str = "") -> Person:
         """A person who has joined, answering name, organization and country."""

@@ -61,6 +61,8 @@ def test_the_example_configuration_is_valid():
     (lambda s: s + '\nmode = "push"\n', "telegram.mode", "neither"),
     (lambda s: s + '\nmode = "webhook"\n', "telegram.webhook_url", "missing"),
     (lambda s: s.replace('languages = ["en", "fr"]', 'languages = ["english"]'), "community.languages", "not a language code"),
+    (lambda s: s.replace('languages = ["en", "fr"]', 'languages = ["en", "qq"]'), "community.languages", "no language Babel knows"),
+    (lambda s: s.replace('[facilitators]', '[facilitators]\nunclaimed_after = "soon"'), "facilitators.unclaimed_after", "not a duration"),
     (lambda s: s.replace('base_url = "http://127.0.0.1:9/bot"', 'base_url = "ftp://x"'), "telegram.base_url", "not an http"),
     (lambda s: s + '\ncolour = "blue"\n', "telegram.colour", "unknown setting"),
     (lambda s: s.replace('telegram = [111, "222"]', 'telegram = [true]'), "facilitators.telegram", "not a user id"),

@@ -13,17 +13,17 @@ from bot.config import CommunitySettings, FacilitatorSettings, Settings
 SECRET = "test-secret-0123456789abcdef"
 
 
-def webchat_settings(tmp_path: Path, demo: bool = True) -> Settings:
+def webchat_settings(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",)) -> Settings:
     return Settings(
-        community=CommunitySettings(name="Child Poverty Network (test)", languages=("en",)),
+        community=CommunitySettings(name="Child Poverty Network (test)", languages=languages),
         storage_path=tmp_path / "webchat.db",
         facilitators=FacilitatorSettings(),
         platforms={"webchat": WebChatSettings(host="127.0.0.1", port=0, secret=SECRET, demo=demo)},
     )
 
 
-async def start_demo(tmp_path: Path, demo: bool = True) -> App:
-    app = await App.build(webchat_settings(tmp_path, demo))
+async def start_demo(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",)) -> App:
+    app = await App.build(webchat_settings(tmp_path, demo, languages))
     await app.seed_demo()
     await app.start()
     return app

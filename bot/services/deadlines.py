@@ -6,6 +6,7 @@ change that only one caller can win)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Awaitable, Callable
@@ -27,6 +28,7 @@ class Deadlines:
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._on_deadline: DiscussionJob | None = None
         self._on_reminder: DiscussionJob | None = None
+        self._running: set[asyncio.Task] = set()
 
     def connect(self, on_deadline: DiscussionJob, on_reminder: DiscussionJob) -> None:
         self._on_deadline = on_deadline
@@ -36,18 +38,23 @@ class Deadlines:
         if not self._scheduler.running:
             self._scheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self, timeout: float = 3.0) -> None:
+        """No new job starts; those running finish (or are cancelled after `timeout`, their
+        transaction rolled back, to run again at the next start)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        running = list(self._running)
+        if running:
+            _, late = await asyncio.wait(running, timeout=timeout)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def every(self, seconds: float, job: Callable[[], Awaitable[None]], name: str, now_too: bool = False) -> None:
         """A job repeated while the bot runs (progress reports, digests); with `now_too`, also
         once at start, which catches up what was missed while the bot was down."""
         async def guarded() -> None:
-            try:
-                await job()
-            except Exception:
-                log.exception("the %s job failed; it runs again next time", name)
+            await self._tracked(job(), f"the {name} job failed; it runs again next time")
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, replace_existing=True,
                                 coalesce=True, max_instances=1,
@@ -79,14 +86,21 @@ class Deadlines:
 
     async def _deadline(self, discussion_id: int) -> None:
         assert self._on_deadline is not None
-        try:
-            await self._on_deadline(discussion_id)
-        except Exception:
-            log.exception("closing discussion %s at its deadline failed", discussion_id)
+        await self._tracked(self._on_deadline(discussion_id), f"closing discussion {discussion_id} at its deadline failed")
 
     async def _reminder(self, discussion_id: int) -> None:
         assert self._on_reminder is not None
+        await self._tracked(self._on_reminder(discussion_id), f"the reminder for discussion {discussion_id} failed")
+
+    async def _tracked(self, work: Awaitable[None], failure: str) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
         try:
-            await self._on_reminder(discussion_id)
+            await work
+        except asyncio.CancelledError:
+            log.info("a scheduled job was stopped with the bot; it runs again at the next start")
         except Exception:
-            log.exception("the reminder for discussion %s failed", discussion_id)
+            log.exception(failure)
+        finally:
+            self._running.discard(task)

@@ -54,6 +54,11 @@ class People:
                 await self.members.save(member)
             return member
         await self.members.touch(address.platform, address.user_id, private_chat, now)
+        language = self._offered(sender.locale)
+        if language and not known.language:
+            # Enrolled before they ever wrote (a listed facilitator, an imported member).
+            known = replace(known, language=language)
+            await self.members.save(known)
         return await self._with_role(known)
 
     async def _with_role(self, member: Member) -> Member:
