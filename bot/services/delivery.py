@@ -19,7 +19,7 @@ import random
 from typing import Protocol, Sequence
 
 from bot.clock import Clock
-from bot.ports import Adapter, Address, Notice, OutsideWindow, RetryLater, Sent, Undeliverable
+from bot.ports import Adapter, Address, Notice, OutsideWindow, Prompt, RetryLater, Sent, Undeliverable
 from bot.services.outbox import QueuedMessage
 from bot.services.pacing import Pacer
 
@@ -169,7 +169,7 @@ class _Sender:
 
     async def _dispatch(self, row: QueuedMessage) -> bool:
         """Start sending the row, unless its chat must wait; True when it started."""
-        if isinstance(row.envelope.message, Notice):
+        if self._answers_a_press(row):
             await self._slots.acquire()
             self._in_flight[row.id] = asyncio.create_task(self._send(row, chat=None))
             return True
@@ -193,6 +193,14 @@ class _Sender:
         task = asyncio.create_task(self._send(row, chat))
         self._in_flight[row.id] = task
         return True
+
+    def _answers_a_press(self, row: QueuedMessage) -> bool:
+        """A toast, or a form opened with a press's trigger (Slack's dies after 3 seconds): no
+        chat message, so neither paced per chat nor held behind the chat's messages."""
+        message = row.envelope.message
+        if isinstance(message, Notice):
+            return True
+        return isinstance(message, Prompt) and bool(message.interaction) and self.adapter.capabilities.can_open_forms
 
     async def _send(self, row: QueuedMessage, chat: str | None) -> None:
         delivery, queue, clock = self.delivery, self.delivery.queue, self.delivery.clock
