@@ -162,3 +162,24 @@ async def test_every_message_of_a_whole_round_fits_the_platform(tmp_path, capabi
             limit = capabilities.text_with_buttons if message.buttons else capabilities.max_text
             assert len(message.text) <= limit, message.title
         assert envelope.purpose in Purpose
+
+
+async def test_members_on_a_platform_the_bot_does_not_run_wait_and_are_not_counted(tmp_path):
+    from bot.domain.members import Identity, Role
+
+    network = await Network(settings_for(tmp_path)).start()
+    try:
+        fatou, amina = await network.member("f1", "Fatou"), await network.member("a1", "Amina")
+        await network.member("b1", "Bola")
+        async with network.app.database.transaction():
+            for number in range(3):  # imported for Slack, which this bot does not run (yet)
+                await network.app.members.create(Identity("slack", f"U00{number}", ""), f"Slack {number}",
+                                                 Role.MEMBER, network.app.clock.now())
+        await ask(network, amina, "Which registries help find children out of school?")
+        answer = await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
+        assert answer.notice == "Approved and shared with 3 members"  # the two facilitators and Bola, not the three
+        final = await fatou.sees(lambda m: "Delivered to" in m.text, timeout=15)
+        assert "Delivered to 3 of 3 members." in final.text
+        assert rows(network, "SELECT count(*) FROM outbox WHERE platform = 'slack'") == [(0,)]
+    finally:
+        await network.stop()
