@@ -1,7 +1,7 @@
 """A broadcast to 3,000 members through the local fake Bot API, which enforces Telegram's
 30 messages a second (and refuses bursts to one chat).
 
-    .venv/bin/python bench/broadcast.py [--members 3000] [--searches 20]
+    .venv/bin/python bench/broadcast.py [--platform telegram|slack|whatsapp|email] [--members 3000] [--searches 20]
 
 Prints the achieved rate as a fraction of the ceiling (target at least 0.9), the 429s
 received, lost and duplicated messages, peak memory, and the median time for a member's
@@ -81,11 +81,11 @@ async def measure_searches(api: FakeTelegram, count: int, stop: asyncio.Event) -
     return times
 
 
-async def main() -> None:
+async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=3000)
     parser.add_argument("--searches", type=int, default=20)
-    arguments = parser.parse_args()
+    arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     directory = Path(tempfile.mkdtemp(prefix="broadcast-bench-"))
     async with FakeTelegram(per_second=int(CEILING)) as api:
@@ -135,5 +135,18 @@ async def main() -> None:
               f"{len(search_times)} searches (target median < 1 s: {'PASS' if median < 1 else 'FAIL'})")
 
 
+PLATFORMS = ("telegram", "slack", "whatsapp", "email")
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    # `--platform slack` (whatsapp, email) runs that platform's broadcast against its own fake.
+    chooser = argparse.ArgumentParser(add_help=False)
+    chooser.add_argument("--platform", choices=PLATFORMS, default="telegram")
+    chosen, rest = chooser.parse_known_args()
+    if chosen.platform == "telegram":
+        asyncio.run(main(rest))
+    else:
+        import runpy
+
+        sys.argv = [f"bench/broadcast_{chosen.platform}.py", *rest]
+        runpy.run_path(str(Path(__file__).with_name(f"broadcast_{chosen.platform}.py")), run_name="__main__")
