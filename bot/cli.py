@@ -173,6 +173,7 @@ def _export(arguments: argparse.Namespace) -> int:
 
 async def _write_export(settings: Settings, format: str, out: Path) -> int:
     from bot.services.export import export
+    from bot.texts.catalog import Texts
     from storage.archive import SqliteArchive
     from storage.database import Database
 
@@ -186,7 +187,9 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
         await database.close()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        for exported in export(settings.community.name, replies, format):
+        community = settings.community
+        t = Texts(community.languages, community.default_language).for_language(community.default_language)
+        for exported in export(community.name, replies, format, t):
             (out / exported.name).write_text(exported.content, encoding="utf-8")
     except OSError as error:
         print(f"facilitator: cannot write to {out}: {error}", file=sys.stderr)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.services.archive import ArchivedReply
 from bot.services.export import export
+from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
 from storage.database import Database
 
@@ -21,8 +22,11 @@ REPLIES = [
 ]
 
 
+ENGLISH = Texts(("en",), "en").for_language("en")
+
+
 def test_markdown_export_has_a_page_per_reply_and_an_index():
-    files = {f.name: f.content for f in export("Child Poverty Network", REPLIES, "md")}
+    files = {f.name: f.content for f in export("Child Poverty Network", REPLIES, "md", ENGLISH)}
     assert "index.md" in files and len(files) == 3
     page = files["00002-indexing-child-benefits-to-inflation.md"]
     assert page.startswith("# Indexing child benefits to inflation")
@@ -31,7 +35,7 @@ def test_markdown_export_has_a_page_per_reply_and_an_index():
 
 
 def test_html_export_escapes_everything_members_wrote():
-    files = {f.name: f.content for f in export("Network", REPLIES, "html")}
+    files = {f.name: f.content for f in export("Network", REPLIES, "html", ENGLISH)}
     page = next(content for name, content in files.items() if name.startswith("00001"))
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "&lt;b&gt;tags&lt;/b&gt;" in page

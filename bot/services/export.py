@@ -1,5 +1,7 @@
 """The archive as files for the community's website: one page per published consolidated
-reply, and an index, in Markdown or HTML."""
+reply, and an index, in Markdown or HTML, with the bot's own words in the community's
+language. In HTML every paragraph finds its own direction, so an Arabic reply with Latin
+names in it reads right to left and the names stay whole."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from bot.services.archive import ArchivedReply
+from bot.texts.catalog import Translator
 
 FORMATS = ("md", "html")
 
@@ -20,13 +23,13 @@ class ExportedFile:
     content: str
 
 
-def export(community: str, replies: Sequence[ArchivedReply], format: str) -> list[ExportedFile]:
+def export(community: str, replies: Sequence[ArchivedReply], format: str, t: Translator) -> list[ExportedFile]:
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}")
     page = _markdown_page if format == "md" else _html_page
     index = _markdown_index if format == "md" else _html_index
-    files = [ExportedFile(file_name(reply, format), page(community, reply)) for reply in replies]
-    files.append(ExportedFile(f"index.{format}", index(community, replies, format)))
+    files = [ExportedFile(file_name(reply, format), page(t, community, reply)) for reply in replies]
+    files.append(ExportedFile(f"index.{format}", index(t, community, replies, format)))
     return files
 
 
@@ -39,17 +42,23 @@ def _date(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d")
 
 
-def _markdown_page(community: str, reply: ArchivedReply) -> str:
-    lines = [f"# {reply.title}", "", f"*{community}, consolidated reply #{reply.discussion_id}, "
-             f"published {_date(reply.published_at)}*", "", "## The question", "", reply.question, ""]
+def _byline(t: Translator, community: str, reply: ArchivedReply) -> str:
+    return t("{community}, consolidated reply #{number}, published {day}", community=community,
+             number=reply.discussion_id, day=_date(reply.published_at))
+
+
+def _markdown_page(t: Translator, community: str, reply: ArchivedReply) -> str:
+    lines = [f"# {reply.title}", "", f"*{_byline(t, community, reply)}*", "", f"## {t('The question')}", "",
+             reply.question, ""]
     if reply.summary.strip():
-        lines += ["## Key points", ""] + [f"- {line}" for line in reply.summary.splitlines() if line.strip()] + [""]
-    lines += ["## Contributions", "", reply.contributions, ""]
+        lines += [f"## {t('Key points')}", ""] + [f"- {line}" for line in reply.summary.splitlines() if line.strip()]
+        lines += [""]
+    lines += [f"## {t('Contributions')}", "", reply.contributions, ""]
     return "\n".join(lines)
 
 
-def _markdown_index(community: str, replies: Sequence[ArchivedReply], format: str) -> str:
-    lines = [f"# {community}: consolidated replies", ""]
+def _markdown_index(t: Translator, community: str, replies: Sequence[ArchivedReply], format: str) -> str:
+    lines = [f"# {t('{community}: consolidated replies', community=community)}", ""]
     lines += [f"- {_date(r.published_at)} [{r.title}]({file_name(r, format)})" for r in replies]
     return "\n".join(lines) + "\n"
 
@@ -62,26 +71,28 @@ def _html_document(title: str, body: str, language: str = "") -> str:
 
 
 def _paragraphs(text: str) -> str:
-    return "\n".join(f"<p>{html.escape(block).replace(chr(10), '<br>')}</p>"
+    return "\n".join(f"<p dir=\"auto\">{html.escape(block).replace(chr(10), '<br>')}</p>"
                      for block in re.split(r"\n\s*\n", text.strip()) if block.strip())
 
 
-def _html_page(community: str, reply: ArchivedReply) -> str:
+def _html_page(t: Translator, community: str, reply: ArchivedReply) -> str:
     summary = ""
     if reply.summary.strip():
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in reply.summary.splitlines() if line.strip())
-        summary = f"<h2>Key points</h2>\n<ul>{items}</ul>\n"
-    body = (f"<h1>{html.escape(reply.title)}</h1>\n<p><em>{html.escape(community)}, consolidated reply "
-            f"#{reply.discussion_id}, published {_date(reply.published_at)}</em></p>\n"
-            f"<h2>The question</h2>\n{_paragraphs(reply.question)}\n{summary}"
-            f"<h2>Contributions</h2>\n{_paragraphs(reply.contributions)}")
+        items = "".join(f"<li dir=\"auto\">{html.escape(line)}</li>" for line in reply.summary.splitlines()
+                        if line.strip())
+        summary = f"<h2>{html.escape(t('Key points'))}</h2>\n<ul>{items}</ul>\n"
+    body = (f"<h1 dir=\"auto\">{html.escape(reply.title)}</h1>\n"
+            f"<p><em>{html.escape(_byline(t, community, reply))}</em></p>\n"
+            f"<h2>{html.escape(t('The question'))}</h2>\n{_paragraphs(reply.question)}\n{summary}"
+            f"<h2>{html.escape(t('Contributions'))}</h2>\n{_paragraphs(reply.contributions)}")
     return _html_document(reply.title, body, reply.language)
 
 
-def _html_index(community: str, replies: Sequence[ArchivedReply], format: str) -> str:
+def _html_index(t: Translator, community: str, replies: Sequence[ArchivedReply], format: str) -> str:
     items = "\n".join(
-        f'<li>{_date(r.published_at)} <a href="{html.escape(file_name(r, format))}">{html.escape(r.title)}</a></li>'
+        f'<li dir="auto">{_date(r.published_at)} <a href="{html.escape(file_name(r, format))}">'
+        f'{html.escape(r.title)}</a></li>'
         for r in replies
     )
-    title = f"{community}: consolidated replies"
+    title = t("{community}: consolidated replies", community=community)
     return _html_document(title, f"<h1>{html.escape(title)}</h1>\n<ul>\n{items}\n</ul>")
