@@ -130,6 +130,7 @@ class App:
         changes = Changes(discussions, members)
         progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
         detector = LanguageDetector()
+        detector.prepare()
         replying = Replying(discussions, members, messenger, codec, detector, community.languages)
         translations = SqliteTranslations(database)
         broadcast = Broadcast(members, messenger, codec, translations, watch=progress)

@@ -167,3 +167,34 @@ async def test_the_web_chat_page_speaks_the_browsers_language(tmp_path):
         assert refused["error"] == "Choisissez d'abord qui vous êtes."
     finally:
         await app.stop()
+
+
+async def test_a_translated_consolidated_reply_is_received_read_and_found_in_its_readers_language(network):
+    fatou = await network.member("f1", "Fatou")
+    amina = await network.member("a1", "Amina")
+    claire = await join_in_french(network, "c1", "Claire")
+    await claire.says("Comment les autres pays indexent-ils les allocations familiales sur l'inflation ?")
+    await claire.presses("Envoyer", on=await claire.receives("Voici votre question"))
+    await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
+    question = await amina.receives("Question #1 from Claire")
+    await amina.presses("Reply", on=question)
+    await amina.says("Nigeria indexes its child grant every January, following the consumer price index.")
+    await amina.receives("Thank you! Your reply was sent")
+    await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+    draft = await fatou.receives("Draft consolidated reply")
+    await fatou.presses("In English", on=draft)
+    await fatou.receives("Send the consolidated reply to question #1 in English")
+    await fatou.says("Family benefits are indexed yearly on consumer prices, as in Nigeria.")
+    await fatou.receives("members who read English will get this version")
+    await fatou.presses("Publish", on=draft)
+    english = await amina.receives("Consolidated reply:")
+    assert english.text.index("Family benefits are indexed yearly") < english.text.index("Original (French):")
+    french = await claire.receives("Réponse consolidée")
+    assert "Family benefits are indexed yearly" not in french.text
+
+    await amina.says("/search yearly consumer prices")
+    found = await amina.receives("What the network has discussed")
+    assert "/read 1" in found.text
+    await amina.says("/read 1")
+    read = await amina.receives("Family benefits are indexed yearly")
+    assert read.text.index("Family benefits") < read.text.index("Original (French):")
