@@ -37,6 +37,7 @@ from bot.services.progress import BroadcastProgress
 from bot.services.publishing import Publishing
 from bot.services.replying import Replying
 from bot.services.routes import Routes
+from bot.services.rules import TooFast
 from bot.services.searching import Searching
 from bot.services.translating import Translating
 from bot.texts.catalog import Texts
@@ -136,7 +137,8 @@ class App:
         broadcast = Broadcast(members, messenger, codec, translations, watch=progress)
         translating = Translating(translations, codec, community.languages, questions=broadcast)
         searching = Searching(archive)
-        asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language)
+        asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language,
+                        settings.limits.waiting_questions)
         joining = Joining(members, community.name, community.languages, ask=asking.draft)
         moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
                                 codec, community.reply_window, database, delivery, clock,
@@ -159,7 +161,8 @@ class App:
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)
         intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
-                        clock, max_attempts=settings.delivery.max_attempts)
+                        clock, max_attempts=settings.delivery.max_attempts,
+                        too_fast=TooFast(settings.limits.messages_per_second, settings.limits.burst))
 
         deadlines.connect(closing.deadline_reached, closing.reminder_due)
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")

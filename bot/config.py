@@ -22,7 +22,7 @@ __all__ = ["ConfigError", "Settings", "CommunitySettings", "FacilitatorSettings"
            "parse_duration"]
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "logging")
+CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "limits", "logging")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,16 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """What one person may send: a burst, then a steady rate (more is refused at the door,
+    with one polite notice); and how many of their questions may wait for the facilitators."""
+
+    messages_per_second: float = 5.0
+    burst: int = 20
+    waiting_questions: int = 3
+
+
+@dataclass(frozen=True)
 class Settings:
     community: CommunitySettings
     storage_path: Path
@@ -64,6 +74,7 @@ class Settings:
     # The enabled platforms, each with its adapter's own settings.
     platforms: Mapping[str, Any] = field(default_factory=dict)
     delivery: DeliveryConfig = DeliveryConfig()
+    limits: LimitSettings = LimitSettings()
     log_level: str = "INFO"
 
     def platform(self, name: str) -> Any:
@@ -140,6 +151,14 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     )
     delivery_section.finish()
 
+    limits_section = section("limits")
+    limits = LimitSettings(
+        messages_per_second=limits_section.positive_number("messages_per_second", default=5.0),
+        burst=limits_section.positive_int("burst", default=20),
+        waiting_questions=limits_section.positive_int("waiting_questions", default=3),
+    )
+    limits_section.finish()
+
     logging_section = section("logging")
     log_level = logging_section.string("level", default="INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -152,6 +171,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
         facilitators=FacilitatorSettings(by_platform=by_platform, unclaimed_after=unclaimed_after),
         platforms=platforms,
         delivery=delivery,
+        limits=limits,
         log_level=log_level,
     )
 

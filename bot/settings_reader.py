@@ -115,6 +115,12 @@ class Section:
             raise ConfigError(self.key(name), f"must be a whole number of at least 1, not {value!r}")
         return value
 
+    def positive_number(self, name: str, default: float) -> float:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(self.key(name), f"must be a number above 0, not {value!r}")
+        return float(value)
+
     def duration(self, name: str, default: str, allow_zero: bool = False) -> float:
         text = self.string(name, default=default)
         if allow_zero and text in ("0", "off"):

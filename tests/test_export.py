@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ REPLIES = [
     ArchivedReply(2, "Indexing child benefits to inflation", "How do countries index benefits?",
                   "Automatic indexation protects value (Bola)", "Bola (Ghana): Use CPI.\n\nanonymous: Yearly.",
                   "en", 1_700_000_000.0),
-    ArchivedReply(1, "<script>alert(1)</script> & cash", "Question with <b>tags</b>", "", "x: y", "en", 1_600_000_000.0),
+    ArchivedReply(1, "<script>alert(1)</script> & cash", "Question with <b>tags</b> and [a link](javascript:alert(1))",
+                  "", "x: *loud* <img src=x onerror=alert(1)>", "en", 1_600_000_000.0),
 ]
 
 
@@ -32,6 +34,16 @@ def test_markdown_export_has_a_page_per_reply_and_an_index():
     assert page.startswith("# Indexing child benefits to inflation")
     assert "- Automatic indexation protects value (Bola)" in page
     assert "(00002-indexing-child-benefits-to-inflation.md)" in files["index.md"]
+
+
+def test_markdown_export_makes_member_text_inert():
+    files = {f.name: f.content for f in export("Network", REPLIES, "md", ENGLISH)}
+    page = next(content for name, content in files.items() if name.startswith("00001"))
+    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page and "&lt;img src=x" in page
+    assert not re.search(r"(?<!\\)\]\(javascript:", page) and "\\[a link\\](javascript:alert(1))" in page
+    assert "\\*loud\\*" in page
+    assert "[&lt;script&gt;alert(1)&lt;/script&gt; &amp; cash](00001" in files["index.md"]
 
 
 def test_html_export_escapes_everything_members_wrote():

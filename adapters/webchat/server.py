@@ -13,6 +13,7 @@ import logging
 import secrets
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -53,6 +54,10 @@ CHOOSE_FIRST = ui("Choose who you are first.")
 NOT_A_DEMO = ui("This chat is not a demo: you can only join as a new member.")
 NO_SUCH_PERSON = ui("There is no such demo person.")
 CHOOSE = ui("Choose who you are.")
+OTHER_SITE = ui("This page may only be used from its own address.")
+JSON_ONLY = ui("Send JSON, please.")
+TOO_MANY_PAGES = ui("You have too many pages open: close one and try again.")
+TOO_MANY_NEWCOMERS = ui("Too many new members from your address in a minute: please wait a moment.")
 
 PLATFORM = "webchat"
 COOKIE = "facilitator_webchat"
@@ -74,6 +79,31 @@ class WebChatSettings:
     demo: bool = False
     session_max_age_seconds: int = 30 * 86400
     max_message_chars: int = 20000
+    # Other addresses this page is served from (a public https address behind a proxy).
+    allowed_origins: tuple[str, ...] = ()
+    sockets_per_identity: int = 5
+    new_identities_per_minute: int = 10
+
+
+class _Window:
+    """How many times each key did something in the last minute."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, deque[float]] = {}
+
+    def count(self, key: str, now: float) -> int:
+        times = self._times.setdefault(key, deque())
+        while times and now - times[0] > 60:
+            times.popleft()
+        if not times:
+            self._times.pop(key, None)
+        return len(times)
+
+    def add(self, key: str, now: float) -> None:
+        self._times.setdefault(key, deque()).append(now)
+        if len(self._times) > 10_000:
+            for stale in [k for k, t in self._times.items() if not t or now - t[-1] > 60]:
+                del self._times[stale]
 
 
 class WebChatAdapter:
@@ -91,6 +121,7 @@ class WebChatAdapter:
         self._inbox: Inbox | None = None
         self._runner: web.AppRunner | None = None
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self._newcomers = _Window()
         self._port = settings.port
 
     @property
@@ -198,8 +229,40 @@ class WebChatAdapter:
                         "facilitator": p.is_facilitator} for p in people],
         })
 
+    # --- the web surface refuses other sites ---------------------------------------------------
+
+    def _from_here(self, request: web.Request) -> bool:
+        """True when the request comes from this page: its Origin is the server's own address
+        (or one listed in allowed_origins); without an Origin, the browser says same-origin."""
+        origin = request.headers.get("Origin")
+        if origin is None:
+            return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
+        own = {f"{request.scheme}://{request.host}", *self.settings.allowed_origins}
+        return origin.rstrip("/") in {address.rstrip("/") for address in own}
+
+    async def _refuse_other_sites(self, request: web.Request, state_changing: bool) -> web.Response | None:
+        if not self._from_here(request):
+            log.warning("refused %s %s from another site (Origin %r, from %s)", request.method, request.path,
+                        request.headers.get("Origin", "")[:80], request.remote)
+            return _refuse(403, await self._say(request, OTHER_SITE))
+        if state_changing and request.content_type != "application/json":
+            log.warning("refused %s %s with Content-Type %r from %s", request.method, request.path,
+                        request.content_type, request.remote)
+            return _refuse(415, await self._say(request, JSON_ONLY))
+        return None
+
+    def _set_identity(self, request: web.Request, response: web.Response, user_id: str) -> None:
+        # Strict: another site's links and forms never carry it; the page's own requests do.
+        secure = request.secure or request.headers.get("Origin", "").startswith("https://")
+        response.set_cookie(COOKIE, self._serializer.dumps({"u": user_id}),
+                            max_age=self.settings.session_max_age_seconds, httponly=True, samesite="Strict",
+                            secure=secure, path="/")
+
     async def _pick_identity(self, request: web.Request) -> web.Response:
         assert self._inbox is not None
+        refused = await self._refuse_other_sites(request, state_changing=True)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
             wanted = body.get("user_id") if isinstance(body, dict) else None
@@ -216,13 +279,22 @@ class WebChatAdapter:
             if wanted not in known:
                 log.warning("refused picking unknown identity %r", wanted[:40])
                 return _refuse(403, await self._say(request, NO_SUCH_PERSON))
+        if new:
+            now, client = time.monotonic(), request.remote or "?"
+            if self._newcomers.count(client, now) >= self.settings.new_identities_per_minute:
+                log.warning("refused a new web chat member from %s: %s in the last minute", client,
+                            self.settings.new_identities_per_minute)
+                return _refuse(429, await self._say(request, TOO_MANY_NEWCOMERS))
+            self._newcomers.add(client, now)
         user_id = f"web-{secrets.token_hex(8)}" if new else wanted
         response = web.json_response({"user_id": user_id, "new": new})
-        response.set_cookie(COOKIE, self._serializer.dumps({"u": user_id}), max_age=self.settings.session_max_age_seconds,
-                            httponly=True, samesite="Lax", path="/")
+        self._set_identity(request, response, user_id)
         return response
 
     async def _forget_identity(self, request: web.Request) -> web.Response:
+        refused = await self._refuse_other_sites(request, state_changing=True)
+        if refused is not None:
+            return refused
         response = web.json_response({"ok": True})
         response.del_cookie(COOKIE, path="/")
         return response
@@ -251,9 +323,15 @@ class WebChatAdapter:
     # --- the socket ----------------------------------------------------------------------------
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        refused = await self._refuse_other_sites(request, state_changing=False)
+        if refused is not None:
+            return refused  # before upgrading: another site's page never gets a socket
         user_id = self._identity(request)
         if user_id is None:
             return _refuse(401, await self._say(request, CHOOSE_FIRST))
+        if len(self._sockets.get(user_id, ())) >= self.settings.sockets_per_identity:
+            log.warning("refused a socket for %s: %s open already", _short(user_id), self.settings.sockets_per_identity)
+            return _refuse(429, await self._say(request, TOO_MANY_PAGES))
         socket = web.WebSocketResponse(max_msg_size=MAX_FRAME_BYTES, heartbeat=30)
         await socket.prepare(request)
         self._sockets.setdefault(user_id, set()).add(socket)
@@ -334,6 +412,11 @@ def _span_json(span: Span) -> dict[str, Any]:
     return {"text": span.text, "bold": span.bold, "italic": span.italic, "link": span.link, "code": span.code}
 
 
+def _short(identifier: str) -> str:
+    """An id as logs show it: enough to tell people apart, not enough to find them."""
+    return identifier[:8] + "…" if len(identifier) > 8 else identifier
+
+
 def _first_language(header: str) -> str:
     """The first language of an Accept-Language header ("fr-CH, fr;q=0.9" -> "fr")."""
     first = header.split(",")[0].split(";")[0].strip()
@@ -364,11 +447,18 @@ class WebChatPlugin:
     name = PLATFORM
 
     def read_settings(self, section: Section) -> WebChatSettings:
+        origins = tuple(origin.rstrip("/") for origin in section.string_list("allowed_origins", default=[]))
+        for origin in origins:
+            if not origin.startswith(("http://", "https://")) or "/" in origin.split("://", 1)[1]:
+                raise ConfigError("webchat.allowed_origins", f"{origin!r} is not an origin like \"https://chat.example.org\"")
         settings = WebChatSettings(
             host=section.string("host", default="127.0.0.1"),
             port=section.port("port", default=8080, allow_zero=True),
             secret=section.secret("secret", required=True),
             demo=section.boolean("demo", default=False),
+            allowed_origins=origins,
+            sockets_per_identity=section.positive_int("sockets_per_identity", default=5),
+            new_identities_per_minute=section.positive_int("new_identities_per_minute", default=10),
         )
         if len(settings.secret) < 16:
             raise ConfigError("webchat.secret", "use at least 16 characters: it signs the visitors' cookies")

@@ -3,11 +3,12 @@ ask without their name; submitted, it becomes a discussion and goes to the facil
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Sequence
 
-from bot.domain.discussions import MAX_QUESTION_CHARS, check_text
+from bot.domain.discussions import MAX_QUESTION_CHARS, State, check_text
 from bot.domain.refusal import Refusal
 from bot.ports import Style
 from bot.services.archive import Archive
@@ -18,6 +19,8 @@ from bot.services.messaging import bold, italic
 from bot.services.routes import Arguments, Route, command, personal_button, step
 from bot.services.searching import Press as SearchPress
 from bot.services.turn import Turn
+
+log = logging.getLogger(__name__)
 
 # How close (the archive's relevance, 0 to 1) a published discussion must be to be offered.
 SIMILAR_ENOUGH = 0.6
@@ -49,6 +52,7 @@ class Asking:
     detector: LanguageDetection
     languages: tuple[str, ...]
     default_language: str
+    waiting_questions: int = 3  # how many of one member's questions may wait for the facilitators
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -114,6 +118,14 @@ class Asking:
         conversation = await turn.waiting()
         if conversation is None or conversation.step != Step.DRAFT:
             await turn.refuse(ALREADY_SENT)
+            return
+        waiting = [d for d in await self.discussions.asked_by(turn.member.id)
+                   if d.state in (State.SUBMITTED, State.CLARIFYING)]
+        if len(waiting) >= self.waiting_questions:
+            log.info("member %s has %s questions waiting: a new one waits for them", turn.member.id, len(waiting))
+            await turn.refuse(Refusal("{count} of your questions are waiting for the facilitators already: this one "
+                                      "can be submitted once they have looked at them. It is kept as your draft.",
+                                      {"count": len(waiting)}))
             return
         text = conversation.data["text"]
         anonymous = how == ANONYMOUS

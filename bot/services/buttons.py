@@ -42,6 +42,8 @@ class ButtonCodec:
 
     def decode(self, token: str) -> ButtonAction | Refusal:
         invalid = Refusal("This button is not valid. Send /help to see what you can do.")
+        if not token.isascii() or len(token) > MAX_TOKEN_BYTES:
+            return invalid
         parts = token.split(".")
         if len(parts) != 4:
             return invalid

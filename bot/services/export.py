@@ -47,19 +47,29 @@ def _byline(t: Translator, community: str, reply: ArchivedReply) -> str:
              number=reply.discussion_id, day=_date(reply.published_at))
 
 
+# Without [ ] no link can be made, without * _ ` no emphasis or code; HTML is escaped whole.
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]])")
+
+
+def markdown_text(text: str) -> str:
+    """Member-written text made inert in Markdown: no HTML, no links (javascript: or other),
+    no emphasis or headings it did not mean."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
 def _markdown_page(t: Translator, community: str, reply: ArchivedReply) -> str:
-    lines = [f"# {reply.title}", "", f"*{_byline(t, community, reply)}*", "", f"## {t('The question')}", "",
-             reply.question, ""]
+    lines = [f"# {markdown_text(reply.title)}", "", f"*{markdown_text(_byline(t, community, reply))}*", "",
+             f"## {t('The question')}", "", markdown_text(reply.question), ""]
     if reply.summary.strip():
-        lines += [f"## {t('Key points')}", ""] + [f"- {line}" for line in reply.summary.splitlines() if line.strip()]
-        lines += [""]
-    lines += [f"## {t('Contributions')}", "", reply.contributions, ""]
+        lines += [f"## {t('Key points')}", ""]
+        lines += [f"- {markdown_text(line)}" for line in reply.summary.splitlines() if line.strip()] + [""]
+    lines += [f"## {t('Contributions')}", "", markdown_text(reply.contributions), ""]
     return "\n".join(lines)
 
 
 def _markdown_index(t: Translator, community: str, replies: Sequence[ArchivedReply], format: str) -> str:
-    lines = [f"# {t('{community}: consolidated replies', community=community)}", ""]
-    lines += [f"- {_date(r.published_at)} [{r.title}]({file_name(r, format)})" for r in replies]
+    lines = [f"# {markdown_text(t('{community}: consolidated replies', community=community))}", ""]
+    lines += [f"- {_date(r.published_at)} [{markdown_text(r.title)}]({file_name(r, format)})" for r in replies]
     return "\n".join(lines) + "\n"
 
 
