@@ -22,7 +22,14 @@ $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "install Chromium at $(CHROMIUM) for the browser tests"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-test: $(STAMP) $(CHROMIUM)
+# The email tests read a real mailbox over IMAP: Debian's dovecot, started by the fixture.
+DOVECOT := /usr/sbin/dovecot
+
+$(DOVECOT):
+	@command -v apt-get >/dev/null || { echo "install dovecot-imapd at $(DOVECOT) for the IMAP test"; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd
+
+test: $(STAMP) $(CHROMIUM) $(DOVECOT)
 	$(BIN)/python -m pytest -q
 
 clean:

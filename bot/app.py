@@ -100,7 +100,7 @@ class App:
         clock = clock or SystemClock()
         plugins = registry() if plugins is None else plugins
         community = settings.community
-        context = PlatformContext(community.languages, community.default_language)
+        context = PlatformContext(community.languages, community.default_language, community.name)
         adapters = [plugins[name].build(platform, context) for name, platform in settings.platforms.items()]
         adapters += extra_adapters
         rooms = {name: room for name, platform in settings.platforms.items()

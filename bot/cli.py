@@ -216,7 +216,7 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # The HTTP clients log every request at INFO; that drowns what matters.
-    for noisy in ("httpx", "aiohttp.access", "apscheduler"):
+    for noisy in ("httpx", "aiohttp.access", "apscheduler", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

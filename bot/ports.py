@@ -304,6 +304,8 @@ class Envelope:
     member_id: int | None = None
     discussion_id: int | None = None
     template: TemplateHint | None = None
+    # The outbox row carrying it: the same on every try, before and after a restart.
+    row: int | None = None
 
 
 # --- what an adapter reports back ---------------------------------------------------------
@@ -494,6 +496,7 @@ class PlatformContext:
 
     languages: tuple[str, ...] = ("en",)
     default_language: str = "en"
+    community_name: str = ""
 
 
 class PlatformPlugin(Protocol):

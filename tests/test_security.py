@@ -171,6 +171,9 @@ async def test_a_member_cannot_pile_questions_up_for_the_facilitators(network):
     await amina.presses("Submit", on=await amina.receives("Here is your question"))
     await amina.receives("3 of your questions are waiting for the facilitators already")
     assert rows(network.settings.storage_path, "SELECT count(*) FROM discussion") == [(3,)]
+    for number in (1, 2, 3):
+        await fatou.sees(lambda m, number=number: f"Question #{number} is waiting" in m.text)
+    await asyncio.sleep(0.2)
     assert sum("waiting for approval" in text for text in fatou.texts()) == 3
     await fatou.presses("Approve", on=await fatou.sees(lambda m: "Question #1 is waiting" in m.text))
     await amina.presses("Submit", on=await amina.sees(lambda m: "A fourth question" in m.text and m.labels()))

@@ -16,7 +16,7 @@ from bot.services.conversation import UnitOfWork
 from bot.services.members import MemberStore
 
 COLUMNS = ("name", "organization", "country", "topics", "language", "platform", "platform_id")
-PLATFORMS = ("telegram", "slack", "whatsapp")
+PLATFORMS = ("telegram", "slack", "whatsapp", "email")
 BATCH = 500
 
 
@@ -67,6 +67,10 @@ def check_row(line: int, row: dict[str, str]) -> ImportRow | Refusal:
         if not platform_id.isdigit() or not 7 <= len(platform_id) <= 15:
             return Refusal("platform_id must be a phone number in international form, not {value!r}",
                            {"value": row.get("platform_id", "")})
+    elif platform == "email":
+        platform_id = platform_id.strip().casefold()
+        if "@" not in platform_id.strip("@") or " " in platform_id:
+            return Refusal("platform_id must be an email address, not {value!r}", {"value": row.get("platform_id", "")})
     elif not platform_id:
         return Refusal("platform_id is empty")
     name = clean_field("name", row.get("name", ""))
