@@ -291,6 +291,7 @@ class TemplateHint:
 
     preview: str
     button: Button
+    language: str = ""  # the reader's, for platforms with a template per language
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ class Envelope:
     template: TemplateHint | None = None
     # The outbox row carrying it: the same on every try, before and after a restart.
     row: int | None = None
+    # When the person last wrote on this platform (Unix time), as the bot knows it.
+    last_seen_at: float | None = None
 
 
 # --- what an adapter reports back ---------------------------------------------------------
@@ -394,6 +397,8 @@ class Capabilities:
     messages_per_second: float = 30.0
     per_chat_interval: float = 1.0
     group_interval: float = 1.0
+    # How people call the platform ("WhatsApp"), when not its name capitalised.
+    display_name: str = ""
 
     @property
     def text_with_buttons(self) -> int:

@@ -118,8 +118,10 @@ class SqliteOutbox:
         not_in = f" AND o.id NOT IN ({placeholders})" if exclude else ""
         rows = await self.database.fetch_all(
             "SELECT o.id, o.platform, o.user_id, o.chat_id, o.member_id, o.priority, o.purpose, o.discussion_id,"
-            " o.body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id, e.state AS edit_of_state"
+            " o.body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id, e.state AS edit_of_state,"
+            " i.last_seen_at"
             " FROM outbox o LEFT JOIN outbox e ON e.id = o.edit_of"
+            " LEFT JOIN identity i ON i.platform = o.platform AND i.user_id = o.user_id"
             " WHERE o.platform = ? AND o.state = 'queued' AND o.not_before <= ?" + not_in +
             " ORDER BY o.priority, o.id LIMIT ?",
             (platform, now, *exclude, limit),
@@ -137,6 +139,7 @@ class SqliteOutbox:
                     to=Address(row["platform"], row["user_id"], row["chat_id"]), message=message,
                     purpose=_purpose(row["purpose"]), priority=Priority(row["priority"]),
                     member_id=row["member_id"], discussion_id=row["discussion_id"], template=template,
+                    row=row["id"], last_seen_at=row["last_seen_at"],
                 ),
                 attempts=row["attempts"],
                 edit_of_message_id=row["edit_of_message_id"],

@@ -56,7 +56,7 @@ async def test_a_demo_identity_is_a_signed_cookie_and_a_forged_one_is_refused(de
     assert response.status == 200
     await amina.connect()
     await amina.send({"type": "text", "text": "/whoami"})
-    await amina.receive("Your Webchat id is demo-amina")
+    await amina.receive("Your Web chat id is demo-amina")
 
     forger = visitors()
     forger.session.cookie_jar.update_cookies({"facilitator_webchat": "eyJ1IjoiZGVtby1mYXRvdSJ9.forged.sig"})

@@ -55,6 +55,7 @@ class Dispatcher:
         if stranger is not None:
             await self._turn_away(event, stranger)
             return
+        first_time = self.people.first_time(sender, known)
         member = await self.people.greet(sender, known)
         address = sender.address
         origin = address if sender.in_group else Address(address.platform, address.user_id,
@@ -63,7 +64,7 @@ class Dispatcher:
             member=member, origin=origin, t=self.messenger.translator(member.language),
             capabilities=self.messenger.capabilities(address.platform), messenger=self.messenger,
             conversations=self.conversations, codec=self.codec, clock=self.clock,
-            interaction=getattr(event, "interaction", None), is_new=known is None,
+            interaction=getattr(event, "interaction", None), is_new=first_time,
         )
         if isinstance(event, ButtonPress):
             await self._press(turn, event)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SORRY = N_("Sorry, something went wrong on our side. Your message is kept; please try again in a moment.")
 Key = tuple[str, str]
+REPORT_AGAIN_AFTER = 2.0  # seconds
 
 
 class Intake:
@@ -57,6 +58,8 @@ class Intake:
         self._idle = asyncio.Event()
         self._idle.set()
         self._running = False
+        self._later: set[asyncio.TimerHandle] = set()
+        self._reports: set[asyncio.Task[None]] = set()
 
     # --- Inbox ---------------------------------------------------------------------------------
 
@@ -93,10 +96,15 @@ class Intake:
         t = self.messenger.translator(language)
         return Words(t.language, t.right_to_left, tuple(t(message) for message in messages))
 
-    async def report(self, report: DeliveryReport) -> None:
+    async def report(self, report: DeliveryReport, tries: int = 3) -> None:
         async with self.database.transaction():
             address = await self.outbox.record_report(report, self.clock.now(), self.max_attempts)
             if address is None:
+                if tries > 1 and self._running:
+                    # The platform may report before the sender has recorded the message as sent.
+                    self._later.add(asyncio.get_running_loop().call_later(
+                        REPORT_AGAIN_AFTER, self._report_again, report, tries - 1))
+                    return
                 log.info("%s reported %s for a message the bot does not know: %s", report.platform, report.status,
                          report.message_id[:80])
                 return
@@ -106,6 +114,13 @@ class Intake:
                 await self.outbox.skip_queued_for(address.platform, address.user_id, report.reason)
                 await self.people.unreachable(address, report.reason)
         self.waker.wake(report.platform)
+
+    def _report_again(self, report: DeliveryReport, tries: int) -> None:
+        now = asyncio.get_running_loop().time()
+        self._later = {handle for handle in self._later if handle.when() > now}
+        task = asyncio.ensure_future(self.report(report, tries))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -121,6 +136,10 @@ class Intake:
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop handling: what is kept but not handled yet waits for the next start."""
         self._running = False
+        for handle in self._later:
+            handle.cancel()
+        for task in list(self._reports):
+            task.cancel()
         for queue in self._queues.values():
             queue.clear()
         workers = list(self._workers.values())

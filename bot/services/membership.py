@@ -91,8 +91,8 @@ class Membership:
 
     async def whoami(self, turn: Turn, args: str) -> None:
         t, origin = turn.t, turn.origin
-        await turn.say(t("Your {platform} id is {user_id}.", platform=origin.platform.capitalize(),
-                         user_id=origin.user_id))
+        platform = turn.capabilities.display_name or origin.platform.capitalize()
+        await turn.say(t("Your {platform} id is {user_id}.", platform=platform, user_id=origin.user_id))
         if origin.chat_id and origin.chat_id != origin.user_id:
             await turn.say(t("This chat's id is {chat_id}.", chat_id=origin.chat_id))
 

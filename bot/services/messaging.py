@@ -3,6 +3,7 @@ platform can show, and written to the outbox with what it is for."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Sequence
 
 from bot.ports import (
@@ -59,7 +60,7 @@ class Messenger:
             if key not in composed:
                 t = self.translator(language)
                 capabilities = self.capabilities(platform)
-                hint = template(t) if template and capabilities.service_window else None
+                hint = replace(template(t), language=t.language) if template and capabilities.service_window else None
                 composed[key] = (fit(compose(t), capabilities), hint)
             message, hint = composed[key]
             envelopes.append(Envelope(

@@ -36,6 +36,17 @@ class People:
     async def find(self, sender: Sender) -> Member | None:
         return await self.members.find_by_identity(sender.address.platform, sender.address.user_id)
 
+    @staticmethod
+    def first_time(sender: Sender, known: Member | None) -> bool:
+        """Whether this is the first the bot hears from the person here: unknown, or enrolled
+        before they ever wrote (a listed facilitator, an imported member)."""
+        if known is None:
+            return True
+        address = sender.address
+        identity = next((i for i in known.identities
+                         if i.platform == address.platform and i.user_id == address.user_id), None)
+        return identity is not None and identity.last_seen_at is None
+
     async def greet(self, sender: Sender, known: Member | None) -> Member:
         """The sender's member record, made now for a newcomer, marked as seen (and reachable
         again) and with the role the configuration gives."""
@@ -54,10 +65,12 @@ class People:
                 await self.members.save(member)
             return member
         await self.members.touch(address.platform, address.user_id, private_chat, now)
-        language = self._offered(sender.locale)
-        if language and not known.language:
-            # Enrolled before they ever wrote (a listed facilitator, an imported member).
-            known = replace(known, language=language)
+        # Enrolled before they ever wrote (a listed facilitator, an imported member): what their
+        # app says of them fills what is still empty.
+        language = self._offered(sender.locale) if not known.language else ""
+        name = sender.name.strip()[:80] if not known.name else ""
+        if language or name:
+            known = replace(known, language=language or known.language, name=name or known.name)
             await self.members.save(known)
         return await self._with_role(known)
 
