@@ -110,7 +110,7 @@ class WebChatAdapter:
     platform = PLATFORM
     capabilities = Capabilities(
         max_text=20000, max_buttons=20, max_button_label=60, can_edit=True, can_reply_to=True, can_toast=True,
-        messages_per_second=200.0, per_chat_interval=0.0,
+        messages_per_second=200.0, per_chat_interval=0.0, display_name="Web chat",
     )
 
     def __init__(self, settings: WebChatSettings) -> None:
