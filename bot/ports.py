@@ -163,6 +163,8 @@ class Message:
     buttons: Rows = ()
     # Platform message id this message answers (shown as a reply where the platform can).
     reply_to: str | None = None
+    # A headline, where a platform shows one apart (an email's subject).
+    title: str = ""
 
     @property
     def text(self) -> str:

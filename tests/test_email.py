@@ -105,7 +105,8 @@ async def test_members_on_email_and_telegram_take_part_and_a_facilitator_moderat
             assert approved.labels()[:2] == ["Close now", "Extend by a week"]
 
             # Members on email and on Telegram receive it.
-            question = await chidi.receives("[Test Network] #1 Question #1 from Amina")
+            question = await chidi.receives("Question #1 from Amina")
+            assert question.subject == "[Test Network] #1 How do we measure multidimensional child poverty?"
             assert "multidimensional child poverty" in question.text
             assert question.header("Reply-To") == NETWORK and question.header("Precedence") == "list"
             on_telegram = await bola.receives("Question #1 from Amina")
@@ -131,7 +132,8 @@ async def test_members_on_email_and_telegram_take_part_and_a_facilitator_moderat
             status, page = await fatou.confirms(approve)
             assert status == 200 and "Done" in page
             await bola.receives("Question #2 from Chidi")
-            await amina.receives("[Test Network] #2 Question #2 from Chidi")
+            assert (await amina.receives("Question #2 from Chidi")).subject == ("[Test Network] #2 Which registries help "
+                                                                               "find children out of school?")
 
             # The facilitator closes question #1 and publishes its consolidated reply by email.
             await fatou.replies(approved, "Close now")

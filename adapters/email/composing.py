@@ -126,7 +126,7 @@ def subject(envelope: Envelope, identity: Identity) -> str:
 
 
 def _headline(message: Outgoing) -> str:
-    if isinstance(message, Card):
+    if isinstance(message, (Card, Message)) and message.title:
         return message.title.strip()
     text = "".join(span.text for span in message.spans).strip()
     return text.split("\n", 1)[0].strip()

@@ -74,6 +74,7 @@ class Broadcast:
             *in_reader_language(t, [discussion.text], discussion.language, versions or {}), "\n\n",
             deadline,
             buttons=[reply_buttons(t, self.codec, discussion.id)],
+            title=title_of(discussion.text),
         )
 
     def template(self, t: Translator, discussion: Discussion) -> TemplateHint:

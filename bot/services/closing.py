@@ -156,7 +156,7 @@ class Closing:
         await self.messenger.send(recipients, lambda t: compose(
             t("A gentle reminder: question #{number} closes on {day}. If you have something to share, "
               "the network would value it.", number=discussion.id, day=t.date(discussion.deadline_at or 0)), "\n\n", excerpt,
-            buttons=[reply_buttons(t, self.codec, discussion.id)],
+            buttons=[reply_buttons(t, self.codec, discussion.id)], title=excerpt,
         ), Purpose.REMINDER, discussion.id, template=lambda t: self.broadcast.template(t, discussion))
         replies = await self.discussions.replies(discussion.id)
         countries = {member.country for reply in replies

@@ -86,10 +86,11 @@ class Messenger:
 Part = str | Span
 
 
-def compose(*parts: Part, buttons: Sequence[Sequence[Button]] = (), reply_to: str | None = None) -> Message:
+def compose(*parts: Part, buttons: Sequence[Sequence[Button]] = (), reply_to: str | None = None,
+            title: str = "") -> Message:
     """A message from plain strings (the bot's words, already translated) and spans."""
     spans = tuple(part if isinstance(part, Span) else Span(part) for part in parts if part)
-    return Message(spans=spans, buttons=rows_of(buttons), reply_to=reply_to)
+    return Message(spans=spans, buttons=rows_of(buttons), reply_to=reply_to, title=title)
 
 
 def bold(text: str) -> Span:

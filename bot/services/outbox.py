@@ -99,6 +99,8 @@ def encode_body(message: Outgoing, template: TemplateHint | None = None) -> str:
     body: dict[str, Any]
     if isinstance(message, Message):
         body = {"spans": _spans(message.spans), "buttons": _rows(message.buttons), "reply_to": message.reply_to}
+        if message.title:
+            body["title"] = message.title
     elif isinstance(message, Card):
         body = {"kind": "card", "title": message.title, "status": message.status, "more": message.more,
                 "fields": [[f.label, f.value] for f in message.fields], "body": _spans(message.body),
@@ -133,7 +135,7 @@ def decode_body(text: str) -> tuple[Outgoing, TemplateHint | None]:
         message = Notice(data["text"], data["interaction"], data.get("refused", False))
     else:
         message = Message(spans=_decode_spans(data["spans"]), buttons=_decode_rows(data["buttons"]),
-                          reply_to=data.get("reply_to"))
+                          reply_to=data.get("reply_to"), title=data.get("title", ""))
     template = data.get("template")
     hint = TemplateHint(template["preview"], _decode_button(template["button"])) if template else None
     return message, hint
