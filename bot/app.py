@@ -16,6 +16,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.ports import Adapter, PlatformContext, PlatformPlugin
 from bot.services.asking import Asking
+from bot.services.audit import Audit
 from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
 from bot.services.cards import Cards
@@ -42,6 +43,7 @@ from bot.services.searching import Searching
 from bot.services.translating import Translating
 from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
+from storage.audit import SqliteAuditLog
 from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
 from storage.database import Database
 from storage.discussions import SqliteDiscussionStore
@@ -127,26 +129,27 @@ class App:
         codec = ButtonCodec(await SqliteSecrets(database).secret("buttons"))
         deadlines = Deadlines(clock, community.reminder_before)
 
-        cards = Cards(members, discussions, messenger, rooms, community.default_language)
+        cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language)
         changes = Changes(discussions, members)
         progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
         detector = LanguageDetector()
         detector.prepare()
         replying = Replying(discussions, members, messenger, codec, detector, community.languages)
+        audit = Audit(SqliteAuditLog(database))
         translations = SqliteTranslations(database)
         broadcast = Broadcast(members, messenger, codec, translations, watch=progress)
-        translating = Translating(translations, codec, community.languages, questions=broadcast)
+        translating = Translating(translations, codec, community.languages, audit, questions=broadcast)
         searching = Searching(archive)
         asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language,
                         settings.limits.waiting_questions)
         joining = Joining(members, community.name, community.languages, ask=asking.draft)
         moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
                                 codec, community.reply_window, database, delivery, clock,
-                                settings.facilitators.unclaimed_after)
+                                settings.facilitators.unclaimed_after, audit)
         publishing = Publishing(discussions, members, SqliteDraftStore(database), archive, cards, changes, broadcast,
-                                deadlines, messenger, codec, community.reply_window, translating)
+                                deadlines, messenger, codec, community.reply_window, translating, audit)
         closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
-                          database, delivery, clock, community.reminder_before)
+                          database, delivery, clock, community.reminder_before, audit)
         digests = Digests(members, discussions, messenger, codec, database, delivery, clock)
         home = Home(discussions, codec, community.name)
         cards.offer(moderation.card_actions)
@@ -156,7 +159,7 @@ class App:
         routes = Routes()
         # The order here is the order of /help and of the command menus.
         routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), replying,
-                       broadcast, closing, publishing, translating)
+                       broadcast, closing, publishing, translating, audit)
         people = People(members, settings.facilitators, database, clock, community.languages)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)

@@ -12,12 +12,13 @@ class SqliteDraftStore:
 
     async def get(self, discussion_id: int) -> Draft | None:
         row = await self.database.fetch_one(
-            "SELECT discussion_id, summary, full_text, discarded FROM consolidated_draft WHERE discussion_id = ?",
+            "SELECT discussion_id, summary, full_text, discarded, updated_at FROM consolidated_draft"
+            " WHERE discussion_id = ?",
             (discussion_id,),
         )
         if row is None:
             return None
-        return Draft(row["discussion_id"], row["summary"], row["full_text"], bool(row["discarded"]))
+        return Draft(row["discussion_id"], row["summary"], row["full_text"], bool(row["discarded"]), row["updated_at"])
 
     async def save(self, draft: Draft, now: float) -> None:
         async with self.database.transaction() as connection:

@@ -24,6 +24,13 @@ def settings_for(tmp_path: Path, languages: tuple[str, ...] = ("en", "fr"), **co
     )
 
 
+async def close_now(facilitator: Person) -> None:
+    """Close now, and yes (closing asks first, on the card)."""
+    card = await facilitator.sees(lambda m: "Close now" in m.labels())
+    await facilitator.presses("Close now", on=card)
+    await facilitator.presses("Yes, close it", on=await facilitator.sees(lambda m: "Yes, close it" in m.labels()))
+
+
 @dataclass
 class Network:
     settings: Settings

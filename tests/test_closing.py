@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from tests.clock import ManualClock
-from tests.network import Network, settings_for
+from tests.network import Network, close_now, settings_for
 from tests.test_flow import ask
 
 DAY = 86400.0
@@ -77,8 +77,7 @@ async def test_close_now_and_publish_make_the_reply_searchable_and_thank_contrib
     fatou, amina, bola, carla = await open_discussion(network)
     await reply(bola, "Mobile money agents in each district worked well for disbursement.")
     await reply(carla, "Community health workers carried enrolment forms to remote villages.", anonymous=True)
-    card = await fatou.sees(lambda m: "Close now" in m.labels())
-    await fatou.presses("Close now", on=card)
+    await close_now(fatou)
     draft = await fatou.receives("Draft consolidated reply")
     assert "anonymous" in draft.text and "Carla" not in draft.text
     await fatou.presses("Publish", on=draft)
@@ -135,8 +134,7 @@ async def test_members_who_have_not_replied_get_one_reminder_and_facilitators_a_
 async def test_a_discussion_without_replies_can_be_shared_again(manual):
     network, clock = manual
     fatou, amina, bola, carla = await open_discussion(network)
-    card = await fatou.sees(lambda m: "Close now" in m.labels())
-    await fatou.presses("Close now", on=card)
+    await close_now(fatou)
     empty = await fatou.receives("closed with no replies")
     assert empty.labels() == ["Share it again", "Close without publishing"]
     await fatou.presses("Share it again", on=empty)
@@ -148,7 +146,7 @@ async def test_editing_the_draft_summary_changes_what_is_published(manual):
     network, clock = manual
     fatou, amina, bola, carla = await open_discussion(network)
     await reply(bola, "Mobile money agents in each district worked well for disbursement.")
-    await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+    await close_now(fatou)
     draft = await fatou.receives("Draft consolidated reply")
     await fatou.presses("Edit", on=draft)
     await fatou.receives("Send the new key points")
@@ -164,7 +162,7 @@ async def test_a_similar_published_discussion_is_offered_before_asking_again(man
     network, clock = manual
     fatou, amina, bola, carla = await open_discussion(network, "How do cash transfers reach children in remote areas?")
     await reply(bola, "Mobile money agents in each district worked well for disbursement.")
-    await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+    await close_now(fatou)
     await fatou.presses("Publish", on=await fatou.receives("Draft consolidated reply"))
     await carla.receives("Consolidated reply:")
     await carla.says("How can cash transfers reach children living in remote areas?")
@@ -186,3 +184,55 @@ async def test_replying_to_a_reminder_with_the_platforms_reply_is_a_reply(manual
     forwarded = await amina.receives("Community health workers carried the forms.")
     assert "from Carla (UNICEF, Peru)" in forwarded.text
     assert not any(text.startswith("Here is your question") for text in carla.texts())
+
+
+async def test_close_now_asks_first_on_the_card_and_keep_it_open_changes_nothing(manual):
+    network, clock = manual
+    fatou, amina, bola, carla = await open_discussion(network)
+    card = await fatou.sees(lambda m: "Close now" in m.labels())
+    answer = await fatou.presses("Close now", on=card)
+    assert answer.notice == "Close it now?"
+    await fatou.sees(lambda m: m is card and m.labels() == ["Yes, close it", "Keep it open"]
+                     and "Close question #1 now?" in m.text)
+    assert rows(network, "SELECT state FROM discussion") == [("approved",)]
+    await fatou.presses("Keep it open", on=card)
+    await fatou.sees(lambda m: m is card and "Close now" in m.labels())
+    assert rows(network, "SELECT state FROM discussion") == [("approved",)]
+
+
+async def test_a_draft_closed_without_publishing_can_be_reopened_within_a_day(manual):
+    network, clock = manual
+    fatou, amina, bola, carla = await open_discussion(network)
+    await reply(bola, "We used school registers to find the children.")
+    await close_now(fatou)
+    draft = await fatou.receives("Draft consolidated reply")
+    await fatou.presses("Discard", on=draft)
+    await fatou.sees(lambda m: m is draft and "Yes, close it" in m.labels())
+    await fatou.presses("Yes, close it", on=draft)
+    await fatou.sees(lambda m: m is draft and "closed without publishing, by Fatou" in m.text)
+    await fatou.says("/reopen 1")
+    await fatou.receives("Question #1 is reopened")
+    again = await fatou.receives("Draft consolidated reply")
+    assert "Publish" in again.labels()
+    await fatou.presses("Discard", on=again)
+    await fatou.presses("Yes, close it", on=await fatou.sees(lambda m: m is again and "Yes, close it" in m.labels()))
+    await fatou.sees(lambda m: m is again and "closed without publishing" in m.text)
+    clock.advance(25 * 3600)
+    await fatou.says("/reopen 1")
+    await fatou.receives("more than a day ago")
+    await amina.says("/reopen 1")
+    await amina.receives("Only facilitators can do that")
+
+
+async def test_every_facilitator_action_is_in_the_audit_log(manual):
+    network, clock = manual
+    fatou, amina, bola, carla = await open_discussion(network)
+    await fatou.presses("Extend by a week", on=await fatou.sees(lambda m: "Extend by a week" in m.labels()))
+    await close_now(fatou)
+    assert [(a, d) for a, d in rows(network, "SELECT action, discussion_id FROM audit ORDER BY id")] == [
+        ("approve", 1), ("extend", 1), ("close", 1)]
+    await fatou.says("/audit")
+    log = await fatou.receives("What the facilitators did lately")
+    assert "Fatou (memory): closed question #1" in log.text and "Fatou (memory): approved question #1" in log.text
+    await bola.says("/audit")
+    await bola.receives("Only facilitators can do that")

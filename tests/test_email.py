@@ -137,6 +137,8 @@ async def test_members_on_email_and_telegram_take_part_and_a_facilitator_moderat
 
             # The facilitator closes question #1 and publishes its consolidated reply by email.
             await fatou.replies(approved, "Close now")
+            confirm = await fatou.receives("Close question #1 now?")
+            await fatou.replies(confirm, "Yes, close it")
             draft_card = await fatou.receives("Draft consolidated reply to question #1")
             await fatou.replies(draft_card, "PUBLISH")
             consolidated = await amina.receives("Consolidated reply")

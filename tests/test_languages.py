@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 
 from bot.texts.catalog import FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE
 from tests.clock import ManualClock
-from tests.network import ROOT, Network, settings_for
+from tests.network import ROOT, Network, close_now, settings_for
 
 LANGUAGES = ("en", "fr", "es", "pt", "ar")
 HOUR = 3600.0
@@ -180,7 +180,7 @@ async def test_a_translated_consolidated_reply_is_received_read_and_found_in_its
     await amina.presses("Reply", on=question)
     await amina.says("Nigeria indexes its child grant every January, following the consumer price index.")
     await amina.receives("Thank you! Your reply was sent")
-    await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+    await close_now(fatou)
     draft = await fatou.receives("Draft consolidated reply")
     await fatou.presses("In English", on=draft)
     await fatou.receives("Send the consolidated reply to question #1 in English")

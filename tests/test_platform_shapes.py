@@ -11,7 +11,7 @@ import pytest
 from bot.ports import Button, Capabilities, Card, Field, Message, Purpose, Span, Style
 from bot.services.fitting import fit
 from tests.memory_platform import CAPABILITIES, MemoryPlatform, without
-from tests.network import Network, settings_for
+from tests.network import Network, close_now, settings_for
 from tests.test_flow import ask
 
 WHATSAPP_LIKE = Capabilities(max_text=4096, max_buttons=10, max_button_label=20, can_edit=False, can_reply_to=True,
@@ -148,7 +148,7 @@ async def test_every_message_of_a_whole_round_fits_the_platform(tmp_path, capabi
         await bola.presses(question.labels()[1], on=question)  # Reply without my name, however it is shown
         await bola.says("Mobile money agents. " * 50)
         await bola.receives("Thank you! Your reply was sent")
-        await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+        await close_now(fatou)
         await fatou.presses("Publish", on=await fatou.sees(lambda m: "Publish" in m.labels()))
         await amina.receives("Consolidated reply:")
     finally:

@@ -220,6 +220,8 @@ async def test_the_whole_walk_on_slack(api, tmp_path):
         assert "Fatou (Network team, Senegal)" in forwarded.visible
 
         await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
+        # Closing cannot be taken back: the card asks first, in its place.
+        await fatou.presses("Yes, close it", on=await fatou.sees(lambda m: "Yes, close it" in m.labels()))
         draft = await fatou.receives("Draft consolidated reply")
         assert "Parenting sessions" in draft.visible and "home visits" in draft.visible
         await fatou.presses("Publish", on=draft)

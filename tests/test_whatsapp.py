@@ -385,6 +385,8 @@ async def test_join_ask_approve_from_the_card_broadcast_reply_close_publish_and_
 
         close = await fatou.sees(lambda m: "Close now" in m.labels())
         await fatou.taps("Close now", on=close)
+        # WhatsApp cannot change the card: the confirmation comes as a new one.
+        await fatou.taps("Yes, close it", on=await fatou.sees(lambda m: "Yes, close it" in m.labels()))
         draft = await fatou.receives("Draft consolidated reply")
         assert "Mobile money agents" in draft.text and "Publish" in draft.labels()
         await fatou.taps("Publish", on=draft)

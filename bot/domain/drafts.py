@@ -11,6 +11,7 @@ class Draft:
     summary: str  # key points, one per line
     full_text: str | None = None  # a facilitator's own text, replacing everything
     discarded: bool = False
+    updated_at: float = 0.0  # when it was last changed (discarded), as stored
 
     def with_summary(self, summary: str) -> "Draft":
         return replace(self, summary=summary, full_text=None)
@@ -20,6 +21,9 @@ class Draft:
 
     def discard(self) -> "Draft":
         return replace(self, discarded=True)
+
+    def reopen(self) -> "Draft":
+        return replace(self, discarded=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ facilitator whose action caused it, as their answer) and a broadcast's progress 
 from __future__ import annotations
 
 import logging
+import time
 from enum import StrEnum
 from typing import Callable, Mapping
 
@@ -21,11 +22,13 @@ from bot.ports import Address, Card, Field, Purpose, Rows, Span
 from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore, Recipient
 from bot.services.messaging import Compose, Messenger
+from bot.services.outbox import Outbox
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
 
 log = logging.getLogger(__name__)
 
+HOLD_CONFIRMATION = 600.0  # seconds a confirmation stays on a card before progress may replace it
 CardActions = Callable[[Translator, Discussion], Rows | None]
 ProgressLine = Callable[[Translator], str]
 
@@ -36,14 +39,18 @@ class CardKind(StrEnum):
 
 
 class Cards:
-    def __init__(self, members: MemberStore, discussions: DiscussionStore, messenger: Messenger,
+    def __init__(self, members: MemberStore, discussions: DiscussionStore, messenger: Messenger, outbox: Outbox,
                  rooms: Mapping[str, Address], default_language: str) -> None:
+        self.outbox = outbox
         self.members = members
         self.discussions = discussions
         self.messenger = messenger
         self.rooms = rooms
         self.default_language = default_language
         self._actions: list[CardActions] = []
+        # Copies showing one facilitator a confirmation: a broadcast's progress leaves them be
+        # (a change of the question's state still goes through).
+        self._held: dict[int, float] = {}
 
     def offer(self, actions: CardActions) -> None:
         """A feature's buttons for the states it owns (it answers None for the others); a card
@@ -77,8 +84,12 @@ class Cards:
         """Every copy of the card now reads as `compose` says. Where a platform cannot edit,
         the new card is a new message (the one who acted gets it as their answer, in place of
         a notice), and a broadcast's progress is not sent at all."""
+        now = time.monotonic()
         for copy in await self.discussions.cards(discussion_id, kind):
             t = self.messenger.translator(copy.language)
+            if progress and self._held.get(copy.row, 0.0) > now:
+                continue
+            self._held.pop(copy.row, None)
             if self.messenger.capabilities(copy.to.platform).can_edit:
                 await self.messenger.edit(copy.row, copy.to.platform, compose(t))
             elif progress:
@@ -87,6 +98,21 @@ class Cards:
                 await acted_by.show(compose(acted_by.t))
             else:
                 await self.messenger.say(copy.to, copy.member_id, compose(t), Purpose.CARD, discussion_id)
+
+    async def show_to_presser(self, turn: Turn, card: Card, hold: bool = False) -> None:
+        """The card the person pressed on, in its place, changed for them alone (a confirmation
+        before something that cannot be taken back, `hold`ing it against progress updates for
+        a while); a new message where it cannot be edited."""
+        sent = await self.outbox.find_sent(turn.origin, turn.pressed_message) if turn.pressed_message else None
+        if sent is not None and turn.capabilities.can_edit:
+            if hold:
+                self._held[sent.outbox_id] = time.monotonic() + HOLD_CONFIRMATION
+            else:
+                self._held.pop(sent.outbox_id, None)
+            await self.messenger.edit(sent.outbox_id, turn.origin.platform, card)
+            turn.said += 1
+        else:
+            await turn.show(card)
 
     # --- the moderation card --------------------------------------------------------------
 

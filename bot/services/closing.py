@@ -6,15 +6,16 @@ race (a deadline job and a button, two buttons), and hands the discussion on to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import logging
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Sequence
 
 from bot.clock import Clock
 from bot.domain.discussions import Discussion, State, title_of
 from bot.domain.refusal import Refusal
-from bot.ports import Button, Purpose, Rows
+from bot.ports import Button, Card, Purpose, Rows, Style
+from bot.services.audit import Action, Audit
 from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
 from bot.services.cards import Cards
@@ -38,6 +39,8 @@ WEEK = 7 * 86400.0
 
 class Press(StrEnum):
     CLOSE_NOW = "cz"
+    CONFIRM_CLOSE = "czy"
+    KEEP_OPEN = "ko"
     EXTEND = "xt"
 
 
@@ -56,10 +59,13 @@ class Closing:
     waker: Waker
     clock: Clock
     reminder_before: float
+    audit: Audit
 
     def routes(self) -> Sequence[Route]:
         return (
             facilitator_button(Press.CLOSE_NOW, self.press_close_now),
+            facilitator_button(Press.CONFIRM_CLOSE, self.press_confirm_close),
+            facilitator_button(Press.KEEP_OPEN, self.press_keep_open),
             facilitator_button(Press.EXTEND, self.press_extend),
         )
 
@@ -78,10 +84,35 @@ class Closing:
     # --- the facilitators' buttons --------------------------------------------------------
 
     async def press_close_now(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """Closing cannot be taken back: the card asks first, for the one who pressed."""
+        if not discussion.is_open:
+            await turn.refuse(discussion.where_it_stands())
+            return
+        t = turn.t
+        card = await self._moderation_card(turn, discussion)
+        turn.notice = t("Close it now?")
+        await self.cards.show_to_presser(turn, replace(
+            card, status=t("Close question #{number} now? Replies stop and the draft consolidated reply is made.",
+                           number=discussion.id),
+            buttons=((Button(t("Yes, close it"), self.codec.encode(Press.CONFIRM_CLOSE, discussion.id), Style.DANGER),
+                      Button(t("Keep it open"), self.codec.encode(Press.KEEP_OPEN, discussion.id))),)), hold=True)
+
+    async def press_keep_open(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        turn.notice = turn.t("Kept open") if discussion.is_open else None
+        await self.cards.show_to_presser(turn, await self._moderation_card(turn, discussion))
+
+    async def _moderation_card(self, turn: Turn, discussion: Discussion) -> Card:
+        asker = await self.members.get(discussion.asker_id)
+        by = await self.members.get(discussion.state_by) if discussion.state_by else None
+        assert asker is not None, f"discussion {discussion.id} has no asker"
+        return self.cards.moderation_card(turn.t, discussion, asker, by)
+
+    async def press_confirm_close(self, turn: Turn, discussion: Discussion, arg: str) -> None:
         if not discussion.is_open:
             await turn.refuse(discussion.where_it_stands())
             return
         if await self.close(discussion, turn):
+            await self.audit.record(turn, Action.CLOSE, discussion.id)
             turn.notice = turn.t("Closed: the draft is on its way")
         else:
             await turn.refuse(CONFLICT)
@@ -90,6 +121,7 @@ class Closing:
         extended = await self.changes.apply(turn, discussion, discussion.extend(turn.member.id, WEEK))
         if extended is None:
             return
+        await self.audit.record(turn, Action.EXTEND, extended.id)
         self.schedule.schedule(extended)
         await self.cards.refresh(extended, acted_by=turn)
         turn.notice = turn.t("Open until {day}", day=turn.t.date(extended.deadline_at or 0))

@@ -65,6 +65,7 @@ class Dispatcher:
             capabilities=self.messenger.capabilities(address.platform), messenger=self.messenger,
             conversations=self.conversations, codec=self.codec, clock=self.clock,
             interaction=getattr(event, "interaction", None), is_new=first_time,
+            pressed_message=event.message_id if isinstance(event, ButtonPress) else None,
         )
         if isinstance(event, ButtonPress):
             await self._press(turn, event)

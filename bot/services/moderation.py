@@ -4,8 +4,8 @@ withdrawal of their own question (/withdraw) at any time before publication."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import logging
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -14,6 +14,7 @@ from bot.domain.members import Member
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Card, Purpose, Rows, Style
 from bot.clock import Clock
+from bot.services.audit import Action, Audit
 from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
 from bot.services.cards import CardKind, Cards
@@ -78,6 +79,7 @@ class Moderation:
     waker: Waker
     clock: Clock
     unclaimed_after: float
+    audit: Audit
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -115,6 +117,7 @@ class Moderation:
                                                                                  self.reply_window))
         if approved is None:
             return
+        await self.audit.record(turn, Action.APPROVE, approved.id)
         asker = await self._asker(approved)
         audience = await self.broadcast.share(approved, asker)
         self.schedule.schedule(approved)
@@ -173,6 +176,7 @@ class Moderation:
                                            in_step=True)
         if changed is None:
             return
+        await self.audit.record(turn, Action.CLARIFY, changed.id, detail=changed.reason)
         asker = await self._asker(changed)
         await self.cards.refresh(changed, acted_by=turn)
         await self.conversations.set(asker.id, Conversation(Step.CLARIFY_ANSWER.value, {"discussion": discussion.id}),
@@ -201,6 +205,7 @@ class Moderation:
         changed = await self.changes.apply(turn, discussion, discussion.edit(turn.member.id, text), in_step=True)
         if changed is None:
             return
+        await self.audit.record(turn, Action.EDIT, changed.id)
         asker = await self._asker(changed)
         await self.cards.refresh(changed, acted_by=turn)
         await turn.say(turn.t("Question #{number} now reads as you wrote it.", number=discussion.id))
@@ -216,6 +221,7 @@ class Moderation:
         changed = await self.changes.apply(turn, discussion, discussion.reject(turn.member.id, reason), in_step=True)
         if changed is None:
             return
+        await self.audit.record(turn, Action.REJECT, changed.id, detail=changed.reason)
         asker = await self._asker(changed)
         await self.cards.refresh(changed, acted_by=turn)
         turn.notice = turn.t("Rejected")
@@ -275,6 +281,7 @@ class Moderation:
         withdrawn = await self.changes.apply(turn, discussion, discussion.withdraw(turn.member.id))
         if withdrawn is None:
             return
+        await self.audit.record(turn, Action.WITHDRAW, withdrawn.id)
         self.schedule.cancel(withdrawn.id)
         await self.cards.refresh(withdrawn, acted_by=turn)
         await self.cards.update(withdrawn.id, CardKind.DRAFT, lambda t: Card(

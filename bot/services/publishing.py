@@ -5,8 +5,8 @@ discussion that got no replies can be shared again instead."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import logging
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol, Sequence
 
@@ -17,6 +17,7 @@ from bot.domain.refusal import Refusal
 from bot.domain.summary import summarize
 from bot.ports import Button, Card, Purpose, Rows, Style, TemplateHint
 from bot.services.archive import Archive, ArchivedReply
+from bot.services.audit import Action, Audit
 from bot.services.broadcast import Broadcast
 from bot.services.buttons import ButtonCodec
 from bot.services.cards import CardKind, Cards
@@ -41,6 +42,8 @@ class Press(StrEnum):
     EDIT_DRAFT = "pe"
     WHOLE_TEXT = "pw"
     DISCARD = "dd"
+    CONFIRM_DISCARD = "ddy"
+    KEEP_DRAFT = "kd"
     RESHARE = "rs"
     CLOSE_QUIETLY = "cw"
 
@@ -52,6 +55,10 @@ class Step(StrEnum):
 
 class Command(StrEnum):
     QUESTION = "question"
+    REOPEN = "reopen"
+
+
+UNDO_WITHIN = 86400.0  # a draft closed without publishing can be reopened for a day
 
 
 class DraftStore(Protocol):
@@ -77,6 +84,7 @@ class Publishing:
     codec: ButtonCodec
     reply_window: float
     translating: Translating
+    audit: Audit
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -85,10 +93,15 @@ class Publishing:
             facilitator_button(Press.WHOLE_TEXT, self.press_whole_text),
             facilitator_button(Press.DISCARD, self.press_discard),
             facilitator_button(Press.CLOSE_QUIETLY, self.press_discard),
+            facilitator_button(Press.CONFIRM_DISCARD, self.press_confirm_discard),
+            facilitator_button(Press.KEEP_DRAFT, self.press_keep_draft),
             facilitator_button(Press.RESHARE, self.press_reshare),
             discussion_step(Step.SUMMARY, self.new_summary, rules=FACILITATORS_ONLY),
             discussion_step(Step.FULL, self.new_whole_text, rules=FACILITATORS_ONLY),
             command(Command.QUESTION, self.show_question, "The whole text of a question, and its draft: /question 12",
+                    rules=(IN_PRIVATE, NOT_LEFT, IS_FACILITATOR), arguments=Arguments.NUMBER,
+                    audience=Audience.FACILITATORS),
+            command(Command.REOPEN, self.reopen, "Undo a close without publishing, within a day: /reopen 12",
                     rules=(IN_PRIVATE, NOT_LEFT, IS_FACILITATOR), arguments=Arguments.NUMBER,
                     audience=Audience.FACILITATORS),
         )
@@ -105,14 +118,40 @@ class Publishing:
             await self.drafts.save(draft, now)
             await self.cards.send(closed.id, CardKind.DRAFT, lambda t: self.draft_card(t, closed, draft, contributions))
         else:
-            await self.cards.send(closed.id, CardKind.DRAFT, lambda t: Card(
-                t("Question #{number} closed with no replies", number=closed.id),
-                body=tuple(compose(closed.text).spans),
-                buttons=((Button(t("Share it again"), self.codec.encode(Press.RESHARE, closed.id), Style.PRIMARY),
-                          Button(t("Close without publishing"), self.codec.encode(Press.CLOSE_QUIETLY, closed.id),
-                                 Style.DANGER, short=t("Close"))),),
-            ))
+            await self.cards.send(closed.id, CardKind.DRAFT, lambda t: self._no_replies_card(t, closed))
         return len(contributions)
+
+    def _no_replies_card(self, t: Translator, closed: Discussion) -> Card:
+        return Card(
+            t("Question #{number} closed with no replies", number=closed.id),
+            body=tuple(compose(closed.text).spans),
+            buttons=((Button(t("Share it again"), self.codec.encode(Press.RESHARE, closed.id), Style.PRIMARY),
+                      Button(t("Close without publishing"), self.codec.encode(Press.CLOSE_QUIETLY, closed.id),
+                             Style.DANGER, short=t("Close"))),),
+        )
+
+    async def reopen(self, turn: Turn, args: str) -> None:
+        """/reopen 12: a draft closed without publishing comes back to every facilitator."""
+        number = args.strip().lstrip("#")
+        discussion = await self.discussions.get(int(number)) if number.isdigit() else None
+        draft = await self.drafts.get(discussion.id) if discussion is not None else None
+        if discussion is None or discussion.state is not State.CLOSED or draft is None or not draft.discarded:
+            await turn.refuse(Refusal("There is no question closed without publishing with that number: "
+                                      "/reopen and its number, for example /reopen 12."))
+            return
+        if turn.now - draft.updated_at > UNDO_WITHIN:
+            await turn.refuse(Refusal("It was closed more than a day ago: it can no longer be reopened."))
+            return
+        reopened = draft.reopen()
+        await self.drafts.save(reopened, turn.now)
+        await self.audit.record(turn, Action.REOPEN, discussion.id)
+        contributions = await self.contributions_of(discussion)
+        await self.cards.send(discussion.id, CardKind.DRAFT, lambda t: (
+            self.draft_card(t, discussion, reopened, contributions) if contributions
+            else self._no_replies_card(t, discussion)))
+        await turn.say(turn.t("Question #{number} is reopened: its draft is back with the facilitators.",
+                              number=discussion.id))
+
 
     async def contributions_of(self, discussion: Discussion) -> list[Contribution]:
         return [Contribution(await self._author(reply), reply.text)
@@ -169,6 +208,7 @@ class Publishing:
                                              in_step=True)
         if published is None or draft is None:
             return
+        await self.audit.record(turn, Action.PUBLISH, published.id)
         contributions = await self.contributions_of(published)
         title = title_of(published.text)
         await self.archive.add(ArchivedReply(
@@ -253,14 +293,46 @@ class Publishing:
         await turn.show(self.draft_card(turn.t, discussion, draft, contributions))
 
     async def press_discard(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """Closing without publishing asks first, on the card of the one who pressed."""
+        draft = await self._discardable(turn, discussion)
+        if draft is None:
+            return
+        t = turn.t
+        turn.notice = t("Close it without publishing?")
+        card = await self._current_card(turn.t, discussion, draft)
+        await self.cards.show_to_presser(turn, replace(
+            card, status=t("Close question #{number} without publishing? You can undo it for a day with "
+                           "/reopen {number}.", number=discussion.id),
+            buttons=((Button(t("Yes, close it"), self.codec.encode(Press.CONFIRM_DISCARD, discussion.id), Style.DANGER),
+                      Button(t("Keep it"), self.codec.encode(Press.KEEP_DRAFT, discussion.id))),)), hold=True)
+
+    async def press_keep_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        draft = await self.drafts.get(discussion.id) or Draft(discussion.id, "")
+        turn.notice = turn.t("Kept")
+        await self.cards.show_to_presser(turn, await self._current_card(turn.t, discussion, draft))
+
+    async def _current_card(self, t: Translator, discussion: Discussion, draft: Draft) -> Card:
+        contributions = await self.contributions_of(discussion)
+        if contributions:
+            return self.draft_card(t, discussion, draft, contributions)
+        return self._no_replies_card(t, discussion)
+
+    async def _discardable(self, turn: Turn, discussion: Discussion) -> Draft | None:
         if discussion.state is not State.CLOSED:
             await turn.refuse(discussion.where_it_stands())
-            return
+            return None
         draft = await self.drafts.get(discussion.id) or Draft(discussion.id, "")
         if draft.discarded:
             await turn.refuse(Refusal("This draft was discarded."))
+            return None
+        return draft
+
+    async def press_confirm_discard(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        draft = await self._discardable(turn, discussion)
+        if draft is None:
             return
         await self.drafts.save(draft.discard(), turn.now)
+        await self.audit.record(turn, Action.DISCARD, discussion.id)
         by = turn.member.name
         await self.cards.update(discussion.id, CardKind.DRAFT, lambda t: Card(
             t("Question #{number} was closed without publishing, by {by}", number=discussion.id,
@@ -273,6 +345,7 @@ class Publishing:
             turn, discussion, discussion.reshare(turn.member.id, turn.now, self.reply_window, replies))
         if reshared is None:
             return
+        await self.audit.record(turn, Action.RESHARE, reshared.id)
         asker = await self.members.get(reshared.asker_id)
         assert asker is not None, f"discussion {reshared.id} has no asker"
         audience = await self.broadcast.share(reshared, asker)

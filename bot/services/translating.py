@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 from bot.domain.discussions import MAX_REPLY_CHARS, Discussion, State, check_text
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Rows
+from bot.services.audit import Action, Audit
 from bot.services.buttons import ButtonCodec
 from bot.services.messaging import Part, italic
 from bot.services.routes import Route, discussion_step, facilitator_button
@@ -64,6 +65,7 @@ class Translating:
     translations: TranslationStore
     codec: ButtonCodec
     languages: tuple[str, ...]
+    audit: Audit
     questions: SharedAgain | None = None
 
     def routes(self) -> Sequence[Route]:
@@ -117,6 +119,7 @@ class Translating:
             await turn.refuse(checked)
             return
         await self.translations.save(discussion.id, kind, language, checked, turn.member.id, turn.now)
+        await self.audit.record(turn, Action.TRANSLATE, discussion.id, detail=f"{kind.value}, {language}")
         await turn.stop_waiting()
         t = turn.t
         name = t.language_name(language)

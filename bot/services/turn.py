@@ -42,6 +42,8 @@ class Turn:
     clock: Clock
     # The platform's handle to answer a button press (a toast, a form).
     interaction: str | None = None
+    # The platform's id of the message whose button was pressed.
+    pressed_message: str | None = None
     # True when this event is the first the bot ever got from this person.
     is_new: bool = False
     notice: str | None = None
