@@ -1,0 +1,191 @@
+"""Everything the database holds about one member: gathered for them (/mydata), or forgotten
+(/forget) so that no row still holds their name or platform ids."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Mapping
+
+import aiosqlite
+
+from storage.database import Database
+from storage.outbox import SqliteOutbox
+
+# Tables whose free text may quote a member's name, with their key and text columns.
+_TEXTS = (
+    ("discussion", "id", ("text", "reason")),
+    ("reply", "id", ("text",)),
+    ("consolidated_reply", "discussion_id", ("title", "question", "summary", "contributions")),
+    ("consolidated_draft", "discussion_id", ("summary", "full_text")),
+    ("translation", "rowid", ("text",)),
+    ("outbox", "id", ("body",)),
+    ("inbound", "id", ("body", "event")),
+    ("conversation", "member_id", ("data",)),
+    ("audit", "id", ("detail", "actor_name")),
+)
+_LANGUAGE_OF = {"consolidated_reply": "language", "translation": "language", "discussion": "language",
+                "reply": "language"}
+
+
+class SqlitePersonalData:
+    def __init__(self, database: Database, outbox: SqliteOutbox | None = None) -> None:
+        self.database = database
+        # Rows being sent while a member is forgotten keep a copy of their body in memory.
+        self.outbox = outbox
+        self._rewrite_due = False
+
+    async def gather(self, member_id: int) -> dict[str, Any] | None:
+        """The member's own data, as rows of plain values (None when there is no such member)."""
+        member = await self.database.fetch_one("SELECT * FROM member WHERE id = ?", (member_id,))
+        if member is None:
+            return None
+        identities = await self.database.fetch_all(
+            "SELECT platform, user_id, chat_id, reachable, unreachable_why, last_seen_at FROM identity"
+            " WHERE member_id = ? ORDER BY platform", (member_id,))
+        questions = await self.database.fetch_all(
+            "SELECT id, text, language, anonymous, state, reason, created_at, approved_at, closed_at, published_at"
+            " FROM discussion WHERE asker_id = ? ORDER BY id", (member_id,))
+        replies = await self.database.fetch_all(
+            "SELECT discussion_id, text, language, anonymous, created_at FROM reply WHERE member_id = ? ORDER BY id",
+            (member_id,))
+        received = await self.database.fetch_all(
+            "SELECT inbound.platform, kind, body, received_at FROM inbound JOIN identity"
+            " ON identity.platform = inbound.platform AND identity.user_id = inbound.user_id"
+            " WHERE identity.member_id = ? AND body != '' ORDER BY inbound.id", (member_id,))
+        about = await self.database.fetch_all(
+            "SELECT at, action, detail FROM audit WHERE member_id = ? ORDER BY id", (member_id,))
+        return {
+            "member": dict(member),
+            "identities": [dict(row) for row in identities],
+            "questions": [dict(row) for row in questions],
+            "replies": [dict(row) for row in replies],
+            "messages": [dict(row) for row in received],
+            "facilitators_actions": [dict(row) for row in about],
+        }
+
+    async def forget(self, member_id: int, instead: Mapping[str, str], default: str) -> bool:
+        """Delete the member's profile and identities and take their name out of every text,
+        writing `instead[language]` (or `default`) where it was. Their questions and replies
+        keep their words and become anonymous. False when there is no such member."""
+        async with self.database.transaction() as connection:
+            member = await _one(connection, "SELECT * FROM member WHERE id = ?", (member_id,))
+            if member is None:
+                return False
+            identities = await _all(connection, "SELECT platform, user_id FROM identity WHERE member_id = ?",
+                                    (member_id,))
+            names = _names_of(member)
+            for row in identities:
+                await connection.execute(
+                    "UPDATE inbound SET user_id = '', chat_id = '', body = '', event = NULL,"
+                    " handled_at = coalesce(handled_at, received_at), outcome = 'forgotten'"
+                    " WHERE platform = ? AND user_id = ?", (row["platform"], row["user_id"]))
+                await connection.execute("DELETE FROM outbox WHERE platform = ? AND user_id = ?",
+                                         (row["platform"], row["user_id"]))
+                await connection.execute("DELETE FROM added_facilitator WHERE platform = ? AND user_id = ?",
+                                         (row["platform"], row["user_id"]))
+            await connection.execute("DELETE FROM identity WHERE member_id = ?", (member_id,))
+            await connection.execute("DELETE FROM conversation WHERE member_id = ?", (member_id,))
+            await connection.execute("DELETE FROM sign_in_link WHERE member_id = ?", (member_id,))
+            await connection.execute(
+                "UPDATE member SET name = '', organization = '', country = '', topics = '', featured_consent = 0,"
+                " role = 'member', status = 'left', muted_reason = NULL, removed_reason = NULL, handles = ''"
+                " WHERE id = ?", (member_id,))
+            await connection.execute("UPDATE discussion SET anonymous = 1 WHERE asker_id = ?", (member_id,))
+            await connection.execute("UPDATE reply SET anonymous = 1 WHERE member_id = ?", (member_id,))
+            await connection.execute("UPDATE audit SET detail = '' WHERE member_id = ?", (member_id,))
+            await connection.execute("UPDATE audit SET actor_name = '' WHERE actor_id = ?", (member_id,))
+            if names:
+                for table, key, columns in _TEXTS:
+                    await _scrub(connection, table, key, columns, names, instead, default)
+                if self.outbox is not None:
+                    self.outbox.rewrite_claimed(lambda body: _without(body, names, default))
+            # Deleted rows leave their words in the full-text indexes' segments until merged.
+            await connection.execute("INSERT INTO consolidated_reply_fts (consolidated_reply_fts) VALUES ('optimize')")
+            await connection.execute("INSERT INTO translation_fts (translation_fts) VALUES ('optimize')")
+        self._rewrite_due = True
+        return True
+
+    async def settle(self) -> None:
+        """After a member was forgotten, the file is rewritten from its live rows: SQLite zeroes
+        what it deletes, but a moved row can leave its old bytes in a page's unused space.
+        Then the write-ahead log's old page images go too. Outside any transaction."""
+        if self._rewrite_due:
+            self._rewrite_due = False
+            await self.database.fetch_one("VACUUM")
+        await self.database.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def drop_orphan_messages(self) -> int:
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "DELETE FROM outbox WHERE user_id != '' AND state != 'queued'"
+                " AND NOT EXISTS (SELECT 1 FROM identity WHERE identity.platform = outbox.platform"
+                "                 AND identity.user_id = outbox.user_id)"
+                " AND NOT EXISTS (SELECT 1 FROM card WHERE card.outbox_id = outbox.id)"
+                " AND NOT EXISTS (SELECT 1 FROM outbox AS later WHERE later.edit_of = outbox.id)")
+            return cursor.rowcount
+
+    async def drop_old_texts(self, before: float) -> int:
+        """The inbound log keeps what people sent word for word until `before`; after that,
+        only that it came and how it was handled."""
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE inbound SET body = '', event = NULL"
+                " WHERE received_at < ? AND handled_at IS NOT NULL AND (body != '' OR event IS NOT NULL)", (before,))
+            return cursor.rowcount
+
+
+def _names_of(member: aiosqlite.Row) -> list[str]:
+    """How the member's name may be written in a text, longest first: "Name (Org, Country)"
+    (an attribution), "Name, Org, Country" (a key point's credit), then the name alone (as
+    entered: another member with the same first name keeps theirs)."""
+    name = member["name"].strip()
+    if len(name) < 2:
+        return []
+    where = ", ".join(part for part in (member["organization"], member["country"]) if part)
+    return [f"{name} ({where})", f"{name}, {where}", name] if where else [name]
+
+
+async def _scrub(connection: aiosqlite.Connection, table: str, key: str, columns: tuple[str, ...],
+                 names: list[str], instead: Mapping[str, str], default: str) -> None:
+    language = _LANGUAGE_OF.get(table)
+    found = " OR ".join(f"instr(lower({column}), lower(?)) > 0" for column in columns for _ in _spellings(names))
+    arguments = tuple(spelling for _ in columns for spelling in _spellings(names))
+    selected = ", ".join((key, *columns, *((language,) if language else ())))
+    for row in await _all(connection, f"SELECT {selected} FROM {table} WHERE {found}", arguments):
+        word = instead.get(row[language], default) if language else default
+        changed = {column: _without(row[column], names, word) for column in columns if row[column] is not None}
+        assignments = ", ".join(f"{column} = ?" for column in changed)
+        await connection.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changed.values(), row[key]))
+
+
+def _spellings(names: list[str]) -> list[str]:
+    """A name as text, and as it appears inside JSON (escaped, ASCII-only or not)."""
+    spellings: list[str] = []
+    for name in names:
+        for spelling in (name, json.dumps(name, ensure_ascii=False)[1:-1], json.dumps(name)[1:-1]):
+            if spelling not in spellings:
+                spellings.append(spelling)
+    return spellings
+
+
+def _without(text: str, names: list[str], word: str) -> str:
+    for name in names:
+        for spelling, replacement in ((name, word), (json.dumps(name, ensure_ascii=False)[1:-1], _json(word)),
+                                      (json.dumps(name)[1:-1], json.dumps(word)[1:-1])):
+            text = re.sub(rf"(?<!\w){re.escape(spelling)}(?!\w)", lambda _: replacement, text, flags=re.IGNORECASE)
+    return text
+
+
+def _json(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+async def _one(connection: aiosqlite.Connection, sql: str, parameters: tuple) -> aiosqlite.Row | None:
+    async with connection.execute(sql, parameters) as cursor:
+        return await cursor.fetchone()
+
+
+async def _all(connection: aiosqlite.Connection, sql: str, parameters: tuple) -> list[aiosqlite.Row]:
+    async with connection.execute(sql, parameters) as cursor:
+        return list(await cursor.fetchall())
