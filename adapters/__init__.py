@@ -15,6 +15,7 @@ MODULES = {
     "whatsapp": "adapters.whatsapp",
     "email": "adapters.email",
     "webchat": "adapters.webchat",
+    "dashboard": "adapters.webchat.dashboard",
 }
 
 

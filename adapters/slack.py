@@ -28,16 +28,20 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.received import well_formed_all
 from adapters.slack_blocks import (
     ANSWER_ACTION, ANSWER_BLOCK, PRESS, PROMPT_CALLBACK, Part, fits_a_form, home_view, message_parts, modal, plain_text,
 )
@@ -63,6 +67,8 @@ REFUSED_TOKEN = frozenset({"invalid_auth", "not_authed", "account_inactive", "to
 GONE_TRIGGER = frozenset({"expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"})
 EDITED_AWAY = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 SEND_TIMEOUT = 15  # seconds for one Web API call
+# Slack's user ids are short and upper-case; anything else is not worth a call to users.info.
+_SLACK_USER_ID = re.compile(r"[UWB][A-Z0-9]{1,31}")
 LOOKUP_TIMEOUT = 3.0  # seconds to learn a newcomer's name and time zone before going on without them
 MAX_PART_WAITS = 5  # "ratelimited" waited out between the parts of one long message
 REMEMBERED = 10_000  # people, DM channels and modal triggers kept in memory
@@ -110,7 +116,8 @@ class SlackAdapter:
     capabilities = Capabilities(
         # Longer texts are split into sections of 3,000 characters and messages of 50 blocks.
         max_text=12000, max_buttons=20, max_button_label=75, can_edit=True, can_reply_to=True, can_toast=False,
-        can_open_forms=True, messages_per_second=20.0, per_chat_interval=1.0, group_interval=1.0,
+        can_open_forms=True, can_send_documents=True, max_document_bytes=1_000_000_000,
+        messages_per_second=20.0, per_chat_interval=1.0, group_interval=1.0,
     )
 
     def __init__(self, settings: SlackSettings, context: PlatformContext = PlatformContext()) -> None:
@@ -206,77 +213,98 @@ class SlackAdapter:
             await session.close()
 
     async def _http_request(self, request: web.Request) -> web.Response:
-        """Events API and interactivity, both at /slack/events; bolt verifies the signature."""
-        assert self._app is not None
-        response = await self._app.async_dispatch(await to_bolt_request(request))
-        if response.status == 401:
-            log.warning("refused a request to %s from %s with %s (401)", EVENTS_PATH, request.remote,
-                        _why_unsigned(request.headers))
+        """Events API and interactivity, both at /slack/events."""
+        response = await self.dispatch(await request.read(), request.headers, request.query_string,
+                                       str(request.remote))
         return await to_aiohttp_response(response)
+
+    async def dispatch(self, raw: bytes, headers: Mapping[str, str], query: str = "", remote: str = "?"
+                       ) -> BoltResponse:
+        """One request to /slack/events: its signature checked on the raw body (401 when it is
+        not Slack's), then bolt acks and runs the listener. A signed body bolt cannot read (not
+        UTF-8, JSON that does not parse or is not of Slack's shape) is refused with 400. Either
+        refusal is logged on one line."""
+        assert self._app is not None
+        secret = self.settings.signing_secret
+        if secret and not _signed(raw, headers, secret):
+            log.warning("refused a request to %s from %s with %s (401)", EVENTS_PATH, remote, _why_unsigned(headers))
+            return BoltResponse(status=401, body="")
+        try:
+            request = AsyncBoltRequest(body=raw.decode("utf-8"), query=query, headers=dict(headers))
+            problem = _misshapen(request.body)
+        except Exception as error:  # whatever bolt fails on, the body is unreadable
+            problem = f"{type(error).__name__}: {str(error)[:120]}"
+        if problem is not None:
+            log.warning("refused a request to %s from %s that could not be read (%s) with 400", EVENTS_PATH, remote,
+                        problem)
+            return BoltResponse(status=400, body="the request could not be read")
+        return await self._app.async_dispatch(request)
 
     # --- receiving: each listener translates and hands over; the core answers later ------------
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         # Only what a person typed in the bot's DM: not edits, joins or the bot's own messages.
-        if event.get("channel_type") != "im" or event.get("bot_id") or not event.get("user"):
+        user, channel = _string(event.get("user")), _string(event.get("channel"))
+        if event.get("channel_type") != "im" or event.get("bot_id") or not user:
             return
         if event.get("subtype") not in (None, "file_share", "thread_broadcast"):
             return
-        user, channel = str(event["user"]), str(event.get("channel") or "")
         self._dm_channels.remember(user, channel)
-        thread = event.get("thread_ts")
-        reply_to = str(thread) if thread and thread != event.get("ts") else None
+        thread = _string(event.get("thread_ts"))
+        reply_to = thread if thread and thread != event.get("ts") else None
         async with self._turn(user):
             sender = await self._sender(user, channel, look_up=True)
-            await self._hand_over(IncomingText(sender, plain_text(str(event.get("text") or "")), reply_to,
-                                               event_id=body.get("event_id")))
+            await self._hand_over(IncomingText(sender, plain_text(_string(event.get("text"))), reply_to,
+                                               event_id=_string(body.get("event_id")) or None))
 
     async def _on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if event.get("tab") != "home" or not event.get("user"):
+        user, channel = _string(event.get("user")), _string(event.get("channel"))
+        if event.get("tab") != "home" or not user:
             return
-        user, channel = str(event["user"]), str(event.get("channel") or "")
         if channel:
             self._dm_channels.remember(user, channel)
         async with self._turn(user):
             sender = await self._sender(user, channel, look_up=True)
-            await self._hand_over(HomeOpened(sender, event_id=body.get("event_id")))
+            await self._hand_over(HomeOpened(sender, event_id=_string(body.get("event_id")) or None))
 
     async def _on_press(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user = (body.get("user") or {}).get("id")
-        token = action.get("value")
+        user = _string(_object(body.get("user")).get("id"))
+        token = _string(action.get("value"))
         if not user or not token:
+            log.info("a Slack button press without a person or a value was ignored")
             return
-        container = body.get("container") or {}
-        view = body.get("view") or {}
-        trigger = body.get("trigger_id")
+        container, view = _object(body.get("container")), _object(body.get("view"))
+        trigger = _string(body.get("trigger_id")) or None
         if container.get("type") == "view" and view.get("type") == "modal" and trigger:
             # A prompt answering this press replaces the open modal rather than opening another.
-            self._modal_presses.remember(trigger, (view.get("id"), view.get("hash")))
+            self._modal_presses.remember(trigger, (_string(view.get("id")), _string(view.get("hash"))))
         # A press on the App Home or in a modal has no channel: the person's DM stands for it.
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id")
-                      or self._dm_channels.get(user, ""))
-        message_ts = (body.get("message") or {}).get("ts") or container.get("message_ts")
+        channel = (_string(_object(body.get("channel")).get("id")) or _string(container.get("channel_id"))
+                   or str(self._dm_channels.get(user, "")))
+        message_ts = _string(_object(body.get("message")).get("ts")) or _string(container.get("message_ts"))
         async with self._turn(user):
             sender = await self._sender(user, channel, look_up=False)
-            await self._hand_over(ButtonPress(sender, str(token), str(message_ts) if message_ts else None,
-                                              interaction=trigger, event_id=_interaction_id(body, action)))
+            await self._hand_over(ButtonPress(sender, token, message_ts or None, interaction=trigger,
+                                              event_id=_interaction_id(body, action)))
 
     async def _on_form(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()  # closes the modal
-        user = (body.get("user") or {}).get("id")
+        user = _string(_object(body.get("user")).get("id"))
         try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-            token, chat = str(metadata["token"]), str(metadata.get("chat") or "")
-        except (ValueError, KeyError, TypeError):
+            metadata = json.loads(_string(view.get("private_metadata")) or "{}")
+            token, chat = metadata["token"], _string(metadata.get("chat"))
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            token = None
+        if not isinstance(token, str) or not token:
             log.warning("a Slack form came back without the metadata it was opened with")
             return
-        values = (view.get("state") or {}).get("values") or {}
-        text = ((values.get(ANSWER_BLOCK) or {}).get(ANSWER_ACTION) or {}).get("value") or ""
+        values = _object(_object(view.get("state")).get("values"))
+        text = _string(_object(_object(values.get(ANSWER_BLOCK)).get(ANSWER_ACTION)).get("value"))
         if not user:
             return
         if not chat.startswith(("C", "G", "D")):
-            chat = self._dm_channels.get(user, "")
+            chat = str(self._dm_channels.get(user, ""))
         async with self._turn(user):
             sender = await self._sender(user, chat, look_up=False)
             await self._hand_over(FormSubmitted(sender, token, text, interaction=None,
@@ -284,14 +312,14 @@ class SlackAdapter:
 
     async def _on_command(self, ack: Any, command: dict[str, Any]) -> None:
         await ack()
-        user = command.get("user_id")
+        user = _string(command.get("user_id"))
         if not user:
             return
-        word, _, rest = str(command.get("text") or "").strip().partition(" ")
+        word, _, rest = _string(command.get("text")).strip().partition(" ")
         word = word.lstrip("/").casefold() or "help"  # "/facilitator" alone shows what it can do
         # Typed anywhere in the workspace: the answer goes to the person's DM with the bot.
         async with self._turn(user):
-            sender = await self._sender(user, self._dm_channels.get(user, ""), look_up=True)
+            sender = await self._sender(user, str(self._dm_channels.get(user, "")), look_up=True)
             await self._hand_over(IncomingCommand(sender, word, plain_text(rest.strip()),
                                                   event_id=f"command:{command.get('trigger_id')}"))
 
@@ -306,7 +334,7 @@ class SlackAdapter:
 
     async def _hand_over(self, event: Any) -> None:
         assert self._inbox is not None
-        await self._inbox.handle(event)
+        await self._inbox.handle(well_formed_all(event))
 
     async def _sender(self, user: str, channel: str, look_up: bool) -> Sender:
         """Who wrote. In a channel (the facilitators') the event is a group's; in the DM or
@@ -323,6 +351,9 @@ class SlackAdapter:
         known = self._people.get(user)
         if known is not None:
             return known
+        if not _SLACK_USER_ID.fullmatch(user):
+            log.info("not looking up %r: not a Slack user id", user[:40])
+            return None
         try:
             response = await asyncio.wait_for(self.client.users_info(user=user, include_locale=True),
                                               LOOKUP_TIMEOUT)
@@ -358,7 +389,33 @@ class SlackAdapter:
             # The trigger is gone: ask in the person's own DM, where their next message answers.
             to = Address(PLATFORM, to.user_id, to.chat_id if to.chat_id.startswith("D") else "") if to.user_id else to
         reply_to = message.reply_to if isinstance(message, Message) else None
+        if isinstance(message, Message) and message.document is not None:
+            return await self._share_file(to, message)
         return await self._post(to, message_parts(message), reply_to)
+
+    async def _share_file(self, to: Address, message: Message) -> DeliveryResult:
+        """A file in the person's DM, the message's text as its comment (a file cannot carry
+        buttons: a message that has any follows it)."""
+        assert message.document is not None
+        channel = await self._channel(Address(PLATFORM, to.user_id, "") if to.user_id else to)
+        if isinstance(channel, (RetryLater, Undeliverable)):
+            return channel
+        document = message.document
+        try:
+            response = await self.client.files_upload_v2(
+                channel=channel, content=document.data, filename=document.filename, title=document.filename,
+                initial_comment=message.text)
+        except SlackApiError as error:
+            return _failure("files.upload", error)
+        except (aiohttp.ClientError, asyncio.TimeoutError, SlackClientError) as error:
+            return RetryLater(f"network: files.upload: {error}")
+        file_id = str((response.get("file") or {}).get("id") or "")
+        if message.buttons:
+            posted = await self._post(to, message_parts(replace(message, document=None)), None)
+            if isinstance(posted, Sent):
+                return Sent(posted.message_id, (file_id, *posted.other_ids))
+            log.warning("the file reached %s but the message under it did not: %s", channel, posted)
+        return Sent(file_id)
 
     async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
         message = envelope.message
@@ -541,9 +598,80 @@ def _failure(method: str, error: SlackApiError) -> RetryLater | Undeliverable:
     return RetryLater(f"Slack refused {method}: {code}")
 
 
+# What Slack sends as an object (or an id), a list of objects, or a name, wherever it appears:
+# bolt reads into these without checking, so a body that has them of another kind is refused
+# before it reaches bolt.
+_OBJECTS = frozenset({"event", "view", "container", "message", "previous_message", "item", "state", "function_data",
+                      "assistant_thread", "values"})
+_OBJECTS_OR_IDS = frozenset({"user", "team", "enterprise", "channel"})
+_LISTS_OF_OBJECTS = frozenset({"actions", "authorizations", "response_urls"})
+_NAMES = frozenset({"type", "subtype", "action_id", "callback_id", "command"})
+# What bolt looks up, without checking, in a body of each type.
+_NEEDED = {"block_actions": ("actions",), "view_submission": ("view",), "view_closed": ("view",),
+           "workflow_step_edit": ("workflow_step",)}
+
+
+def _misshapen(body: Any) -> str | None:
+    """Why a request body is not of the shape Slack sends, or None."""
+    if not isinstance(body, dict):
+        return f"the body is a JSON {type(body).__name__}, not an object"
+    kind = str(body.get("type"))
+    for needed in _NEEDED.get(kind, ()):
+        if not body.get(needed):
+            return f"a {kind} without its {needed}"
+    if kind == "block_actions" and not all(isinstance(a, dict) and "action_id" in a for a in _list(body["actions"])):
+        return "a press without an action_id"
+    view = _object(body.get("view"))
+    if kind in ("view_submission", "view_closed") and not ("callback_id" in view and "type" in view):
+        return "a view without its callback_id or type"
+    if view.get("type") == "workflow_step" and "workflow_step" not in body:
+        return "a workflow step's view without its workflow_step"
+    return _misshapen_fields(body, 0)
+
+
+def _misshapen_fields(body: dict[str, Any], depth: int) -> str | None:
+    for key, value in body.items():
+        if key in _OBJECTS and not isinstance(value, dict):
+            return f"{key} is no object"
+        if key in _OBJECTS_OR_IDS and value is not None and not isinstance(value, (dict, str)):
+            return f"{key} is neither an object nor an id"
+        if key in _LISTS_OF_OBJECTS and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            return f"{key} is no list of objects"
+        if key in _NAMES and not isinstance(value, str):
+            return f"{key} is no string"
+        if depth < 8:
+            for inner in [value] if isinstance(value, dict) else value if isinstance(value, list) else []:
+                problem = _misshapen_fields(inner, depth + 1) if isinstance(inner, dict) else None
+                if problem is not None:
+                    return problem
+    return None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _string(value: Any) -> str:
+    """A field Slack sends as a string, or "" when it is missing or of another kind."""
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _interaction_id(body: Mapping[str, Any], action: Mapping[str, Any]) -> str:
     """A press is one trigger; its id makes a request Slack sends twice count once."""
     return f"press:{body.get('trigger_id') or ''}:{action.get('action_ts') or ''}"
+
+
+def _signed(raw: bytes, headers: Mapping[str, str], secret: str) -> bool:
+    """Slack's v0 signature of the raw body, within its 5-minute window (bolt checks it again;
+    but bolt fails with a 500 on a timestamp that is no number)."""
+    try:
+        return SignatureVerifier(secret).is_valid_request(raw, dict(headers))
+    except ValueError:
+        return False
 
 
 def _why_unsigned(headers: Mapping[str, str]) -> str:

@@ -34,13 +34,19 @@ from bot.services.membership import Membership
 from bot.services.messaging import Messenger
 from bot.services.moderation import Moderation
 from bot.services.people import People
+from bot.services.pending import Pending
+from bot.services.privacy import Privacy
 from bot.services.progress import BroadcastProgress
 from bot.services.publishing import Publishing
 from bot.services.replying import Replying
+from bot.services.roster import Roster
 from bot.services.routes import Routes
 from bot.services.rules import TooFast
 from bot.services.searching import Searching
+from bot.services.team import Team
 from bot.services.translating import Translating
+from bot.services.watch import Watch
+from bot.services.workspace import Workspace
 from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
 from storage.audit import SqliteAuditLog
@@ -48,14 +54,19 @@ from storage.conversations import SqliteConversationStore, SqliteInboundLog, Sql
 from storage.database import Database
 from storage.discussions import SqliteDiscussionStore
 from storage.drafts import SqliteDraftStore
+from storage.files import is_out_of_room
 from storage.members import SqliteMemberStore
 from storage.outbox import SqliteOutbox
+from storage.personal_data import SqlitePersonalData
+from storage.roster import SqliteAddedFacilitators
+from storage.sign_in import SqliteSignInLinks
 from storage.translations import SqliteTranslations
 
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on the cards
 DIGESTS_EVERY = 300.0  # seconds between looks for digests that are due
+TIDY_EVERY = 3600.0  # seconds between passes that drop what is kept no longer (old texts, forgotten people)
 UNCLAIMED_EVERY = 60.0  # seconds between looks for questions nobody of their language took up
 
 
@@ -94,11 +105,23 @@ class App:
     broadcast: Broadcast
     codec: ButtonCodec
     routes: Routes
+    privacy: Privacy
     adapters: list[Adapter] = field(default_factory=list)
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, extra_adapters: Sequence[Adapter] = (),
                     plugins: Mapping[str, PlatformPlugin] | None = None) -> "App":
+        database = await Database.open(settings.storage_path)
+        try:
+            return await cls._wire(database, settings, clock, extra_adapters, plugins)
+        except BaseException:
+            # An open connection's thread would keep the process alive after the error.
+            await database.close()
+            raise
+
+    @classmethod
+    async def _wire(cls, database: Database, settings: Settings, clock: Clock | None,
+                    extra_adapters: Sequence[Adapter], plugins: Mapping[str, PlatformPlugin] | None) -> "App":
         clock = clock or SystemClock()
         plugins = registry() if plugins is None else plugins
         community = settings.community
@@ -108,10 +131,10 @@ class App:
         rooms = {name: room for name, platform in settings.platforms.items()
                  if (room := plugins[name].facilitators_room(platform)) is not None}
 
-        database = await Database.open(settings.storage_path)
         # Members are reached only on the platforms this bot runs (one imported for a platform
         # that is not set up waits for it, and is not counted in an audience).
-        members = SqliteMemberStore(database, platforms=[adapter.platform for adapter in adapters])
+        members = SqliteMemberStore(database, platforms=[adapter.platform for adapter in adapters
+                                                         if adapter.capabilities.reaches_members])
         discussions = SqliteDiscussionStore(database)
         outbox, archive = SqliteOutbox(database), SqliteArchive(database)
         conversations = SqliteConversationStore(database)
@@ -129,15 +152,19 @@ class App:
         codec = ButtonCodec(await SqliteSecrets(database).secret("buttons"))
         deadlines = Deadlines(clock, community.reminder_before)
 
-        cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language)
+        watch = Watch()
+        cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language, watch, clock=clock)
         changes = Changes(discussions, members)
         progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
         detector = LanguageDetector()
         detector.prepare()
-        replying = Replying(discussions, members, messenger, codec, detector, community.languages)
+        replying = Replying(discussions, members, messenger, codec, detector, community.languages, watch)
         audit = Audit(SqliteAuditLog(database))
+        roster = Roster(settings.facilitators, SqliteAddedFacilitators(database))
+        await roster.load()
         translations = SqliteTranslations(database)
-        broadcast = Broadcast(members, messenger, codec, translations, watch=progress)
+        broadcast = Broadcast(members, messenger, codec, translations, watch=progress,
+                              to_approver=settings.facilitators.broadcast_to_approver)
         translating = Translating(translations, codec, community.languages, audit, questions=broadcast)
         searching = Searching(archive)
         asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language,
@@ -146,7 +173,8 @@ class App:
         moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
                                 codec, community.reply_window, database, delivery, clock,
                                 settings.facilitators.unclaimed_after, audit)
-        publishing = Publishing(discussions, members, SqliteDraftStore(database), archive, cards, changes, broadcast,
+        drafts = SqliteDraftStore(database)
+        publishing = Publishing(discussions, members, drafts, archive, cards, changes, broadcast,
                                 deadlines, messenger, codec, community.reply_window, translating, audit)
         closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
                           database, delivery, clock, community.reminder_before, audit)
@@ -158,27 +186,43 @@ class App:
 
         routes = Routes()
         # The order here is the order of /help and of the command menus.
-        routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), replying,
-                       broadcast, closing, publishing, translating, audit)
-        people = People(members, settings.facilitators, database, clock, community.languages)
+        privacy = Privacy(SqlitePersonalData(database, outbox), messenger, audit, clock, community.name,
+                          community.languages, community.default_language, settings.inbound_retention)
+        routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), privacy,
+                       replying, broadcast, closing, publishing, Pending(discussions, members, cards, publishing),
+                       translating, audit,
+                       Team(members, roster, messenger, audit, tuple(adapter.platform for adapter in adapters)))
+        workspace = Workspace(members, discussions, drafts, archive, cards, publishing, progress, codec, messenger,
+                              SqliteSignInLinks(database), watch, clock, address=lambda: _workspace_address(adapters),
+                              platform=lambda: _workspace_platform(adapters))
+        routes.include(workspace)
+        people = People(members, roster, database, clock, community.languages)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)
         intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
                         clock, max_attempts=settings.delivery.max_attempts,
-                        too_fast=TooFast(settings.limits.messages_per_second, settings.limits.burst))
+                        too_fast=TooFast(settings.limits.messages_per_second, settings.limits.burst),
+                        out_of_room=is_out_of_room)
+        intake.workspace = workspace
 
         deadlines.connect(closing.deadline_reached, closing.reminder_due)
         deadlines.every(PROGRESS_EVERY, progress.report, "broadcast-progress")
         deadlines.every(DIGESTS_EVERY, digests.send_due, "digests", now_too=True)
         deadlines.every(UNCLAIMED_EVERY, moderation.share_unclaimed, "unclaimed-questions", now_too=True)
+        deadlines.every(TIDY_EVERY, privacy.tidy, "privacy-tidy", now_too=True)
         return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
                    discussions,
-                   archive, cards, broadcast, codec, routes, adapters)
+                   archive, cards, broadcast, codec, routes, privacy, adapters)
+
+    @property
+    def dashboard_address(self) -> str | None:
+        return _workspace_address(self.adapters)
 
     @property
     def web_address(self) -> str | None:
         """The address of the bot's own web pages, once they are served."""
-        return next((getattr(adapter, "url") for adapter in self.adapters if hasattr(adapter, "url")), None)
+        return next((getattr(adapter, "url") for adapter in self.adapters
+                     if hasattr(adapter, "url") and adapter.capabilities.reaches_members), None)
 
     async def seed_demo(self) -> None:
         from bot.demo import seed
@@ -187,7 +231,7 @@ class App:
 
     async def start(self) -> None:
         self.deadlines.start()
-        await self.people.enrol_facilitators(dict(self.settings.facilitators.by_platform))
+        await self.people.enrol_facilitators()
         await self.closing.reschedule_open()
         await self.intake.start()
         for adapter in self.adapters:
@@ -207,3 +251,18 @@ class App:
         await self.deadlines.stop()
         await self.delivery.stop(timeout=3)
         await self.database.close()
+
+
+def _workspace(adapters: Sequence[Adapter]) -> Adapter | None:
+    """The adapter of the facilitators' workspace: the one that reaches no members."""
+    return next((adapter for adapter in adapters if not adapter.capabilities.reaches_members), None)
+
+
+def _workspace_address(adapters: Sequence[Adapter]) -> str | None:
+    adapter = _workspace(adapters)
+    return getattr(adapter, "url", None) if adapter is not None else None
+
+
+def _workspace_platform(adapters: Sequence[Adapter]) -> str | None:
+    adapter = _workspace(adapters)
+    return adapter.platform if adapter is not None else None

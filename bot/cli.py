@@ -1,7 +1,8 @@
 """The `facilitator` command: run the bot, check a configuration, and the tools around them.
 
-A bad or missing setting ends with one line naming the key and the problem and exit code 2,
-never a traceback.
+A bad or missing setting, and a database that cannot be used (an unwritable folder, a file
+that is not a database, a full disk, another bot running on it), ends with one line naming
+the key or the path and the problem and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from bot import log_privacy
 from bot.config import Settings
 from bot.settings_reader import ConfigError
+from storage.backup import BackupRefused
+from storage.files import RunLock, StorageUnavailable, as_unavailable, reason_of, storage_problem
 
 log = logging.getLogger("facilitator")
 
@@ -32,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return arguments.action(arguments)
     except ConfigError as error:
         print(f"facilitator: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (StorageUnavailable, BackupRefused) as error:
+        print(f"facilitator: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
@@ -72,25 +79,51 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("md", "html"), default="md", help="Markdown or HTML (default: md)")
     export.add_argument("--out", required=True, type=Path, help="the folder to write into (created if needed)")
     export.set_defaults(action=_export)
+
+    backup = commands.add_parser("backup", help="copy the database to a file, safely, even while the bot runs")
+    backup.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    backup.add_argument("--out", required=True, type=Path, help="the backup file to write (readable by you only)")
+    backup.add_argument("--force", action="store_true", help="overwrite the backup file if it exists")
+    backup.set_defaults(action=_backup)
+
+    restore = commands.add_parser("restore", help="put a backup back as the database (stop the bot first)")
+    restore.add_argument("file", type=Path, help="a file written by `facilitator backup`")
+    restore.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    restore.set_defaults(action=_restore)
     return parser
 
 
 def _run(arguments: argparse.Namespace) -> int:
     settings = _load(arguments.config)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings)
     return asyncio.run(_serve(settings))
 
 
 def _demo(arguments: argparse.Namespace) -> int:
     from bot.demo_setup import prepare_demo
 
-    config_path, fresh = prepare_demo(arguments.dir, arguments.port)
+    try:
+        config_path = prepare_demo(arguments.dir, arguments.port)
+    except OSError as error:
+        print(f"facilitator: cannot write the demo's files in {arguments.dir}: {reason_of(error)}", file=sys.stderr)
+        return EXIT_CONFIG
     settings = _load(config_path)
-    _configure_logging(settings.log_level)
-    return asyncio.run(_serve(settings, seed=fresh, announce=True))
+    _configure_logging(settings)
+    # Seeding is one transaction and skips a community already there: a first demo stopped
+    # part-way seeds again, a later one keeps its data.
+    return asyncio.run(_serve(settings, seed=True, announce=True))
 
 
 async def _serve(settings: Settings, seed: bool = False, announce: bool = False) -> int:
+    problem = storage_problem(settings.storage_path)
+    if problem:
+        raise StorageUnavailable(settings.storage_path, problem)
+    # Held until the process ends: a second bot on the same database, or a restore, is refused.
+    with RunLock.take(settings.storage_path):
+        return await _serve_locked(settings, seed, announce)
+
+
+async def _serve_locked(settings: Settings, seed: bool, announce: bool) -> int:
     from bot.app import App
 
     stop = asyncio.Event()
@@ -98,18 +131,27 @@ async def _serve(settings: Settings, seed: bool = False, announce: bool = False)
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     app = await App.build(settings)
-    if seed:
-        await app.seed_demo()
     try:
+        if seed:
+            await app.seed_demo()
         await app.start()
-    except OSError as error:
-        # The usual cause: the port is taken. A person-readable line, not a traceback.
-        print(f"facilitator: could not start: {error}", file=sys.stderr)
+    except BaseException as error:
+        # Whatever had started (the scheduler, the database's thread) would keep the process
+        # alive after the error: stop it first.
         await app.stop()
-        return 1
+        unavailable = as_unavailable(error, settings.storage_path)
+        if unavailable is not None:
+            raise unavailable from None
+        if isinstance(error, OSError):
+            # The usual cause: the port is taken. A person-readable line, not a traceback.
+            print(f"facilitator: could not start: {error}", file=sys.stderr)
+            return 1
+        raise
     log.info("facilitator-bot for %s is running; stop it with Ctrl-C", settings.community.name)
     if announce and app.web_address:
         print(f"Open {app.web_address} in your browser", flush=True)
+    if announce and app.dashboard_address:
+        print(f"The facilitators' dashboard is at {app.dashboard_address.rstrip('/')}/admin", flush=True)
     await stop.wait()
     log.info("stopping")
     await app.stop()
@@ -118,6 +160,9 @@ async def _serve(settings: Settings, seed: bool = False, announce: bool = False)
 
 def _check_config(arguments: argparse.Namespace) -> int:
     settings = _load(arguments.config)
+    problem = storage_problem(settings.storage_path)
+    if problem:
+        raise ConfigError("storage.path", f"{settings.storage_path}: {problem}")
     print(f"{arguments.config}: the configuration is valid.")
     print(f"  community: {settings.community.name} ({', '.join(settings.community.languages)})")
     print(f"  storage: {settings.storage_path}")
@@ -198,6 +243,24 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
     return 0
 
 
+def _backup(arguments: argparse.Namespace) -> int:
+    from storage.backup import backup
+
+    settings = _load(arguments.config)
+    copied = backup(settings.storage_path, arguments.out, force=arguments.force)
+    print(f"Backed up {settings.storage_path} to {copied.path} ({copied.size:,} bytes)")
+    return 0
+
+
+def _restore(arguments: argparse.Namespace) -> int:
+    from storage.backup import restore
+
+    settings = _load(arguments.config)
+    restore(arguments.file, settings.storage_path)
+    print(f"Restored {settings.storage_path} from {arguments.file}")
+    return 0
+
+
 async def _check_online(settings: Settings) -> list[str]:
     from bot.app import check_online
 
@@ -210,14 +273,8 @@ def _load(path: Path) -> Settings:
     return load_settings(path)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # The HTTP clients log every request at INFO; that drowns what matters.
-    for noisy in ("httpx", "aiohttp.access", "apscheduler", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _configure_logging(settings: Settings) -> None:
+    log_privacy.configure(settings.log_level, log_privacy.secrets_in(settings.platforms))
 
 
 if __name__ == "__main__":

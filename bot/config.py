@@ -40,6 +40,9 @@ class FacilitatorSettings:
     by_platform: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # A question no facilitator of its language has acted on goes to every facilitator after this.
     unclaimed_after: float = 4 * 3600
+    # Whether the facilitator who approved a question also gets its broadcast copy (their chat
+    # already holds its card; by default it gets cards and drafts, not the network's questions).
+    broadcast_to_approver: bool = False
 
     def lists(self, platform: str, user_id: str) -> bool:
         return user_id in self.by_platform.get(platform, frozenset())
@@ -76,6 +79,9 @@ class Settings:
     delivery: DeliveryConfig = DeliveryConfig()
     limits: LimitSettings = LimitSettings()
     log_level: str = "INFO"
+    # How long the inbound log keeps what members sent word for word (then only what the
+    # rest of the database needs: that it was handled, and when).
+    inbound_retention: float = 90 * 86400.0
 
     def platform(self, name: str) -> Any:
         """The settings of an enabled platform, or None."""
@@ -120,6 +126,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     storage_path = Path(storage.string("path", required=True))
     if not storage_path.is_absolute():
         storage_path = base / storage_path
+    inbound_retention = storage.duration("inbound_retention", default="90d")
     storage.finish()
 
     listed = section("facilitators")
@@ -129,6 +136,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
             normalise = plugins[platform].normalise_user_id
             by_platform[platform] = frozenset(normalise(raw_id) for raw_id in listed.id_list(platform))
     unclaimed_after = listed.duration("unclaimed_after", default="4h")
+    broadcast_to_approver = listed.boolean("broadcast_to_approver", default=False)
     listed.finish()
 
     platforms: dict[str, Any] = {}
@@ -168,11 +176,13 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     return Settings(
         community=community,
         storage_path=storage_path,
-        facilitators=FacilitatorSettings(by_platform=by_platform, unclaimed_after=unclaimed_after),
+        facilitators=FacilitatorSettings(by_platform=by_platform, unclaimed_after=unclaimed_after,
+                                         broadcast_to_approver=broadcast_to_approver),
         platforms=platforms,
         delivery=delivery,
         limits=limits,
         log_level=log_level,
+        inbound_retention=inbound_retention,
     )
 
 

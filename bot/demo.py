@@ -85,20 +85,20 @@ CLOSING_REPLIES = (
 )
 PUBLISHED = (
     ("amina", "How can cash transfer programmes improve child nutrition outcomes?",
-     "Pairing cash with nutrition counselling improved diets more than cash alone (Nadia Rahman (BRAC, Bangladesh))\n"
-     "Regular, predictable payments let families plan food purchases (Kwame Mensah (Ministry of Gender, Children and "
-     "Social Protection, Ghana))\n"
-     "Targeting the first 1,000 days gave the largest effects on stunting (Sofía Ramírez (UNICEF, Mexico))",
+     "Pairing cash with nutrition counselling improved diets more than cash alone (Nadia Rahman, BRAC, Bangladesh).\n"
+     "Regular, predictable payments let families plan food purchases (Kwame Mensah, Ministry of Gender, Children and "
+     "Social Protection, Ghana).\n"
+     "Targeting the first 1,000 days gave the largest effects on stunting (Sofía Ramírez, UNICEF, Mexico).",
      "Nadia Rahman (BRAC, Bangladesh): In our graduation programme, cash plus nutrition counselling improved diets.\n\n"
      "Kwame Mensah (Ministry of Gender, Children and Social Protection, Ghana): LEAP payments became regular "
      "in 2019 and families now plan food purchases.\n\n"
      "Sofía Ramírez (UNICEF, Mexico): Programmes focused on the first 1,000 days showed the largest reductions in "
      "stunting.", 120 * DAY),
     ("omar", "What works to keep refugee children in school when families receive cash assistance?",
-     "Labelling the cash for education raised enrolment without strict conditions (Omar Haddad (UNICEF, Jordan))\n"
-     "Transport costs were the main barrier for secondary school (Elena Popescu (World Vision, Romania))\n"
-     "Case management helped the most vulnerable families (Grace Wanjiru (Kenya Institute for Public Policy "
-     "Research, Kenya))",
+     "Labelling the cash for education raised enrolment without strict conditions (Omar Haddad, UNICEF, Jordan).\n"
+     "Transport costs were the main barrier for secondary school (Elena Popescu, World Vision, Romania).\n"
+     "Case management helped the most vulnerable families (Grace Wanjiru, Kenya Institute for Public Policy "
+     "Research, Kenya).",
      "Omar Haddad (UNICEF, Jordan): The Hajati programme labelled the cash for education; enrolment rose.\n\n"
      "Elena Popescu (World Vision, Romania): For secondary school, transport was the main cost families cited.\n\n"
      "Grace Wanjiru (Kenya Institute for Public Policy Research, Kenya): Case workers followed up with the most "
@@ -123,12 +123,17 @@ def user_id(person: DemoPerson) -> str:
     return f"demo-{person.key}"
 
 
-async def seed(services: Community, closing_in: float = 180.0) -> None:
-    """Fill an empty database with the demo community."""
+async def seed(services: Community, closing_in: float = 180.0) -> bool:
+    """Fill the database with the demo community, unless it is there already; whether it did.
+
+    All of it is one transaction: a seeding stopped part-way (killed, a full disk) leaves
+    nothing, so the first demo person's presence means the whole community is there."""
     now = services.clock.now()
     window = services.settings.community.reply_window
     members: dict[str, Member] = {}
     async with services.database.transaction():
+        if await services.members.find_by_identity("webchat", user_id(PEOPLE[0])) is not None:
+            return False
         for person in PEOPLE:
             identity = Identity("webchat", user_id(person), user_id(person), last_seen_at=now)
             role = Role.FACILITATOR if person.facilitator else Role.MEMBER
@@ -161,6 +166,7 @@ async def seed(services: Community, closing_in: float = 180.0) -> None:
 
         waiting = await services.discussions.create(members["amina"].id, WAITING_QUESTION, "en", False, now - 3600)
         await services.cards.send_moderation(waiting, members["amina"])
+    return True
 
 
 async def _open(services: Community, asker: Member, question: str, by: Member, approved_at: float,

@@ -9,9 +9,9 @@ construction and its online check.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:
     from bot.settings_reader import Section
@@ -165,6 +165,8 @@ class Message:
     reply_to: str | None = None
     # A headline, where a platform shows one apart (an email's subject).
     title: str = ""
+    # A file that goes with the text (a member's own data), for platforms that can send one.
+    document: "Document | None" = None
 
     @property
     def text(self) -> str:
@@ -173,6 +175,15 @@ class Message:
     @staticmethod
     def plain(text: str, buttons: Sequence[Sequence[Button]] = ()) -> "Message":
         return Message(spans=(Span(text),), buttons=rows_of(buttons))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A file for one person: its name as they will save it, its type, and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -226,6 +237,9 @@ class Prompt:
     buttons: Rows = ()  # other answers (Skip, Reject without a reason)
     multiline: bool = True
     interaction: str | None = None  # a form opens in answer to this press
+    # The label of a button that puts `prefill` into the person's own message box, where the
+    # platform can and the text fits (Telegram's inline mode); else the text is shown to copy.
+    insert_label: str = ""
 
     @property
     def spans(self) -> tuple[Span, ...]:
@@ -311,6 +325,9 @@ class Envelope:
     row: int | None = None
     # When the person last wrote on this platform (Unix time), as the bot knows it.
     last_seen_at: float | None = None
+    # An edit that changes only the buttons under a message already sent (its text stays as
+    # it was): a platform that can change just those does so (Telegram's editMessageReplyMarkup).
+    keeps_text: bool = False
 
 
 # --- what an adapter reports back ---------------------------------------------------------
@@ -401,6 +418,13 @@ class Capabilities:
     group_interval: float = 1.0
     # How people call the platform ("WhatsApp"), when not its name capitalised.
     display_name: str = ""
+    # Files (a Message's document) can be sent; else the core puts what it holds in the text.
+    can_send_documents: bool = False
+    # The longest document the platform accepts, in bytes.
+    max_document_bytes: int = 20_000_000
+    # False for a workspace that answers the person using it but is no way to reach members
+    # (the facilitators' dashboard): cards and broadcasts never go there.
+    reaches_members: bool = True
 
     @property
     def text_with_buttons(self) -> int:
@@ -480,6 +504,11 @@ class Inbox(Protocol):
         """The adapter's own words (English msgids, marked for the catalogs) in a language."""
         ...
 
+    @property
+    def workspace(self) -> "Workspace":
+        """What the facilitators' dashboard reads."""
+        ...
+
 
 @runtime_checkable
 class Adapter(Protocol):
@@ -504,6 +533,118 @@ class PlatformContext:
     languages: tuple[str, ...] = ("en",)
     default_language: str = "en"
     community_name: str = ""
+    # What the adapters of one process share among themselves (one web server for the web
+    # chat and the dashboard); the core never looks inside.
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+# --- the facilitators' workspace: what the dashboard reads -----------------------------------
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A facilitator using the dashboard, as the core knows them right now."""
+
+    member_id: int
+    name: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    number: int
+    name: str
+    organization: str
+    country: str
+    topics: tuple[str, ...]
+    language: str  # its name, in the viewer's language
+    platforms: tuple[str, ...]
+    joined: str
+    status: str  # in the viewer's language
+    muted: bool
+    asked: int = 0
+
+
+@dataclass(frozen=True)
+class Found:
+    """A published consolidated reply found in the archive."""
+
+    number: int
+    title: str
+    snippet: str
+    published: str
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A question waiting for approval: its card (with the actions) and who asked."""
+
+    number: int
+    card: Card
+    asker: Profile
+    waiting: str  # since when, said in the viewer's language
+    similar: tuple[Found, ...] = ()
+    # The Reject button's token: the dashboard asks for the reason first, from `reasons` or
+    # written, and sends it as the answer the core asks for.
+    reject: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplySeen:
+    author: str
+    text: str
+    when: str
+
+
+@dataclass(frozen=True)
+class OpenDiscussion:
+    number: int
+    card: Card
+    replies: tuple[ReplySeen, ...]
+    deadline: str
+    reminder: str
+
+
+@dataclass(frozen=True)
+class DraftDesk:
+    """A consolidated reply to publish: its card, the texts to edit, and the tokens of the
+    actions that save them (pressed, then the new text sent)."""
+
+    number: int
+    card: Card
+    key_points: str
+    whole_text: str
+    preview: Message
+    edit_key_points: str
+    edit_whole_text: str
+
+
+class Workspace(Protocol):
+    """The core's side of the dashboard. Every call checks the viewer is a facilitator at that
+    moment; every action goes through the core's own buttons and commands, as on a chat."""
+
+    async def redeem(self, token: str, now: float) -> Viewer | None:
+        """The facilitator a one-time sign-in link was made for, once and while it is valid."""
+        ...
+
+    async def viewer(self, member_id: int) -> Viewer | None: ...
+
+    async def demo_viewers(self) -> list[Viewer]: ...
+
+    async def queue(self, viewer: Viewer) -> list[QueueItem]: ...
+
+    async def discussions(self, viewer: Viewer) -> list[OpenDiscussion]: ...
+
+    async def drafts(self, viewer: Viewer) -> list[DraftDesk]: ...
+
+    async def archive(self, viewer: Viewer, query: str) -> list[tuple[Found, Rows]]: ...
+
+    async def members(self, viewer: Viewer, filters: Mapping[str, str]) -> list[Profile]: ...
+
+    def watch(self, changed: Callable[[], None]) -> None:
+        """Call `changed` whenever something a page shows may have changed."""
+        ...
 
 
 class PlatformPlugin(Protocol):

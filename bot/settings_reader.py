@@ -9,6 +9,9 @@ from typing import Any, Mapping
 
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer than any deadline or window a community means; "99999999w" is a typo, and a date
+# that far off overflows the scheduler and the clock's arithmetic.
+LONGEST_DURATION = 10 * 365 * 86400
 
 
 class ConfigError(Exception):
@@ -128,6 +131,8 @@ class Section:
         seconds = parse_duration(text)
         if seconds is None or (seconds <= 0 and not allow_zero):
             raise ConfigError(self.key(name), f"{text!r} is not a duration like \"21d\", \"12h\", \"30m\" or \"90s\"")
+        if seconds > LONGEST_DURATION:
+            raise ConfigError(self.key(name), f"{text!r} is longer than 10 years")
         return seconds
 
     def string_list(self, name: str, default: list[str]) -> list[str]:

@@ -14,6 +14,9 @@ RANK_WINDOW = 300
 COMMON_SHARE = 0.1
 COMMON_PROBE = 200
 _COLUMNS = "discussion_id, title, question, summary, contributions, language, published_at"
+# A search result shows at most this many key points, in at most this many characters.
+SNIPPET_POINTS, SNIPPET_CHARS = 2, 240
+_FOUND = "\x02"  # marks where a word was found (a control character: it only decides which points show)
 
 
 class SqliteArchive:
@@ -55,7 +58,7 @@ class SqliteArchive:
     async def _in_translations(self, phrases: list[str], limit: int, shown: set[int]) -> list[SearchHit]:
         """Published replies found by the words of one of their versions in another language."""
         rows = await self.database.fetch_all(
-            "SELECT t.discussion_id, r.title, r.published_at, snippet(translation_fts, 0, '[', ']', '…', 16) AS snippet"
+            "SELECT t.discussion_id, r.title, r.published_at, snippet(translation_fts, 0, '', '', '…', 24) AS snippet"
             " FROM translation_fts f JOIN translation t ON t.rowid = f.rowid"
             " JOIN consolidated_reply r ON r.discussion_id = t.discussion_id"
             " WHERE translation_fts MATCH ? ORDER BY f.rank LIMIT ?",
@@ -143,14 +146,19 @@ class SqliteArchive:
                 if rowid not in order:
                     order.append(rowid)
         shown = order[:limit]
+        # The snippet is the key points that hold the words (the question is the title already),
+        # else a few words of the contributions; plain, with no markers round the words found.
         rows = await self.database.fetch_all(
-            "SELECT f.rowid, r.title, r.published_at, snippet(consolidated_reply_fts, -1, '[', ']', '…', 16) AS snippet"
+            "SELECT f.rowid, r.title, r.published_at,"
+            f" highlight(consolidated_reply_fts, 2, '{_FOUND}', '') AS points,"
+            " snippet(consolidated_reply_fts, 3, '', '', '…', 24) AS snippet"
             " FROM consolidated_reply_fts f JOIN consolidated_reply r ON r.discussion_id = f.rowid"
             f" WHERE consolidated_reply_fts MATCH ? AND f.rowid >= ? AND f.rowid IN ({','.join('?' * len(shown))})",
             (query, min(shown), *shown))
         found = {row[0]: row for row in rows}
-        return [SearchHit(rowid, found[rowid]["title"], found[rowid]["published_at"], found[rowid]["snippet"],
-                          -float(position)) for position, rowid in enumerate(shown) if rowid in found]
+        return [SearchHit(rowid, found[rowid]["title"], found[rowid]["published_at"],
+                          _key_points(found[rowid]["points"]) or found[rowid]["snippet"], -float(position))
+                for position, rowid in enumerate(shown) if rowid in found]
 
     async def _distinctive(self, phrase: str) -> bool:
         """Whether the phrase is in fewer than COMMON_SHARE of the replies, judged from how
@@ -161,6 +169,17 @@ class SqliteArchive:
         if count < COMMON_PROBE:
             return True
         return count / (newest - oldest + 1) < COMMON_SHARE
+
+
+def _key_points(highlighted: str | None) -> str:
+    """The key points (one per line) where the words were found, else the first one; whole
+    points, cut at a word when long."""
+    lines = [line.strip() for line in (highlighted or "").splitlines() if line.strip()]
+    chosen = [line for line in lines if _FOUND in line][:SNIPPET_POINTS] or lines[:1]
+    text = " ".join(chosen).replace(_FOUND, "")
+    if len(text) <= SNIPPET_CHARS:
+        return text
+    return text[:SNIPPET_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
 def _quote(term: str) -> str:

@@ -19,6 +19,8 @@ from typing import AsyncIterator
 
 import aiosqlite
 
+from storage.files import StorageUnavailable, prepare_file, reason_of
+
 log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -39,14 +41,35 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path) -> "Database":
+        """The database at `path`, created (owner-only) and migrated as needed.
+
+        What its owner can fix (an unwritable folder, a file that is not a database, a full
+        disk) is raised as `StorageUnavailable`; the connection's thread is stopped first,
+        since a left-over one would keep the process from ever exiting."""
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+            prepare_file(Path(path))
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except (sqlite3.Error, OSError) as error:
+            raise StorageUnavailable(path, reason_of(error)) from None
+        try:
+            return await cls._prepare(connection, path)
+        except BaseException as error:
+            await _close_quietly(connection)
+            if isinstance(error, (sqlite3.Error, OSError)):
+                raise StorageUnavailable(path, reason_of(error)) from None
+            raise
+
+    @classmethod
+    async def _prepare(cls, connection: aiosqlite.Connection, path: str) -> "Database":
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute("PRAGMA synchronous=NORMAL")
         await connection.execute("PRAGMA foreign_keys=ON")
+        # What is deleted or overwritten is zeroed on disk: a forgotten member's name must not
+        # survive in a free page.
+        await connection.execute("PRAGMA secure_delete=ON")
         await connection.execute("PRAGMA busy_timeout=5000")
         database = cls(connection, path)
         await database.migrate()
@@ -72,12 +95,27 @@ class Database:
             try:
                 yield self.connection
             except BaseException:
-                await self.connection.execute("ROLLBACK")
+                await self._roll_back()
                 raise
             else:
-                await self.connection.execute("COMMIT")
+                try:
+                    await self.connection.execute("COMMIT")
+                except BaseException:
+                    # A COMMIT that failed (a full disk) may leave the transaction open, and
+                    # every later BEGIN would then fail: the bot could never write again.
+                    await self._roll_back()
+                    raise
             finally:
                 self._owner.reset(token)
+
+    async def _roll_back(self) -> None:
+        """ROLLBACK, unless SQLite already did (it does by itself after some errors, a full
+        disk among them): the error that caused it must not be replaced by "no transaction
+        is active"."""
+        try:
+            await self.connection.execute("ROLLBACK")
+        except sqlite3.OperationalError as error:
+            log.debug("nothing to roll back: %s", error)
 
     async def fetch_one(self, sql: str, parameters: tuple | dict = ()) -> aiosqlite.Row | None:
         async with self._reading():
@@ -117,6 +155,18 @@ class Database:
                 await connection.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
                 )
+
+
+async def _close_quietly(connection: aiosqlite.Connection) -> None:
+    try:
+        await connection.close()
+    except Exception:
+        log.debug("closing a database that failed to open failed too", exc_info=True)
+
+
+def newest_migration() -> int:
+    """The schema version this code brings a database to."""
+    return max(version for version, _, _ in _migrations())
 
 
 def _migrations() -> list[tuple[int, str, str]]:

@@ -11,7 +11,7 @@ from storage.database import Database
 
 _MEMBER_COLUMNS = (
     "id, name, organization, country, topics, language, featured_consent, role, status, delivery, joined_at,"
-    " digest_hour, timezone, digest_sent_at, handles"
+    " digest_hour, timezone, digest_sent_at, handles, muted_reason, removed_reason"
 )
 
 
@@ -51,17 +51,53 @@ class SqliteMemberStore:
         assert member is not None
         return member
 
+    async def add_identity(self, member_id: int, identity: Identity) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO identity (platform, user_id, chat_id, member_id, last_seen_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (identity.platform, identity.user_id, identity.chat_id, member_id, identity.last_seen_at))
+
+    async def listing(self, country: str = "", platform: str = "", language: str = "", topic: str = "",
+                      status: str = "", limit: int = 500) -> list[Member]:
+        conditions, parameters = ["name != '' OR EXISTS (SELECT 1 FROM identity WHERE member_id = member.id)"], []
+        for column, value in (("country", country), ("language", language), ("status", status)):
+            if value:
+                conditions.append(f"lower({column}) = lower(?)")
+                parameters.append(value)
+        if topic:
+            conditions.append("(';' || lower(topics) || ';') LIKE ('%;' || lower(?) || ';%')")
+            parameters.append(topic)
+        if platform:
+            conditions.append("EXISTS (SELECT 1 FROM identity WHERE member_id = member.id AND platform = ?)")
+            parameters.append(platform)
+        where = " AND ".join(f"({condition})" for condition in conditions)
+        rows = await self.database.fetch_all(
+            f"SELECT {_MEMBER_COLUMNS} FROM member WHERE {where} ORDER BY id LIMIT ?", (*parameters, limit))
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        identities: dict[int, list] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for identity in await self.database.fetch_all(
+                    "SELECT member_id, platform, user_id, chat_id, reachable, last_seen_at FROM identity"
+                    f" WHERE member_id IN ({','.join('?' * len(chunk))})", tuple(chunk)):
+                identities.setdefault(identity["member_id"], []).append(identity)
+        return [_member(row, identities.get(row["id"], [])) for row in rows]
+
     async def save(self, member: Member) -> None:
         async with self.database.transaction() as connection:
             await connection.execute(
                 "UPDATE member SET name = ?, organization = ?, country = ?, topics = ?, language = ?,"
                 " featured_consent = ?, role = ?, status = ?, delivery = ?, digest_hour = ?, timezone = ?,"
-                " digest_sent_at = ?, handles = ? WHERE id = ?",
+                " digest_sent_at = ?, handles = ?, muted_reason = ?, removed_reason = ? WHERE id = ?",
                 (
                     member.name, member.organization, member.country, ";".join(member.topics),
                     member.language, int(member.featured_consent), member.role.value,
                     member.status.value, member.delivery.value, member.digest_hour, member.timezone,
-                    member.digest_sent_at, ";".join(member.handles), member.id,
+                    member.digest_sent_at, ";".join(member.handles), member.muted_reason, member.removed_reason,
+                    member.id,
                 ),
             )
 
@@ -155,6 +191,8 @@ def _member(row, identities) -> Member:  # type: ignore[no-untyped-def]
         timezone=row["timezone"],
         digest_sent_at=row["digest_sent_at"],
         handles=tuple(code for code in row["handles"].split(";") if code),
+        muted_reason=row["muted_reason"],
+        removed_reason=row["removed_reason"],
         identities=tuple(
             Identity(i["platform"], i["user_id"], i["chat_id"], bool(i["reachable"]), i["last_seen_at"])
             for i in identities

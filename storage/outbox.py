@@ -6,20 +6,38 @@ queued with `not_before` at WAITING_FOR_PERSON, so nothing claims it until `wake
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Callable, Sequence
+
+import aiosqlite
 
 from bot.ports import (
     Address, DeliveryReport, DeliveryStatus, Envelope, Message, Outgoing, Priority, Purpose, TranscriptEntry,
 )
-from bot.services.outbox import QueuedMessage, SentMessage, decode_body, decode_message, encode_body
+from bot.services.outbox import (
+    MessageCopy, QueuedMessage, SentMessage, body_keeps_text, decode_body, decode_message, encode_body,
+)
 from storage.database import Database
 
 WAITING_FOR_PERSON = 1e18
+_CHUNK = 500  # rows per statement of a bulk edit, within SQLite's limit of bound values
+_ORIGINAL = "id, platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
+_INSERT_EDIT = ("INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
+                " body, edit_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 class SqliteOutbox:
     def __init__(self, database: Database) -> None:
         self.database = database
+        # The body of each row handed to the delivery engine, as it was then: a row changed in
+        # place while it was being sent gets its new version as an edit once it is sent.
+        self._claimed: dict[int, str] = {}
+
+    def rewrite_claimed(self, change: Callable[[str], str]) -> None:
+        """Change the bodies kept of rows being sent right now, as their rows were changed (a
+        forgotten member's name taken out): what is kept of them must not bring it back."""
+        for row_id, body in list(self._claimed.items()):
+            self._claimed[row_id] = change(body)
+
 
     # --- what the core does ---------------------------------------------------------------
 
@@ -47,35 +65,77 @@ class SqliteOutbox:
         # One writer at a time inside the transaction: the new rows are consecutive.
         return list(range(last + 1, last + 1 + len(envelopes)))
 
-    async def enqueue_edit(self, original_id: int, message: Outgoing) -> int:
-        body = encode_body(message)
+    async def enqueue_edit(self, original_id: int, message: Outgoing, keeps_text: bool = False) -> int:
         async with self.database.transaction() as connection:
-            cursor = await connection.execute(
-                "SELECT platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
-                " FROM outbox WHERE id = ?", (original_id,),
-            )
+            cursor = await connection.execute(f"SELECT {_ORIGINAL} FROM outbox WHERE id = ?", (original_id,))
             original = await cursor.fetchone()
             if original is None:
                 raise KeyError(f"no outbox row {original_id}")
             if original["state"] == "queued" and original["edit_of"] is None:
-                await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (body, original_id))
+                await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (encode_body(message), original_id))
                 return original_id
-            # A newer edit of the same message that has not gone yet is replaced, not queued twice.
+            # A newer edit of the same message that has not gone yet is replaced, not queued twice
+            # (whole: it may change the text too).
             cursor = await connection.execute(
-                "UPDATE outbox SET body = ? WHERE edit_of = ? AND state = 'queued'", (body, original_id)
+                "UPDATE outbox SET body = ? WHERE edit_of = ? AND state = 'queued'", (encode_body(message), original_id)
             )
             if cursor.rowcount:
                 row = await (await connection.execute(
                     "SELECT id FROM outbox WHERE edit_of = ? AND state = 'queued'", (original_id,))).fetchone()
                 return int(row["id"])  # type: ignore[index]
-            cursor = await connection.execute(
-                "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
-                " body, edit_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (original["platform"], original["user_id"], original["chat_id"], original["member_id"],
-                 min(int(original["priority"]), int(Priority.CARD)), original["purpose"],
-                 original["discussion_id"], body, original_id, _now()),
-            )
+            body = encode_body(message, keeps_text=keeps_text)
+            cursor = await connection.execute(_INSERT_EDIT, _edit_row(original, body, keeps_text))
             return int(cursor.lastrowid or 0)
+
+    async def enqueue_edits(self, edits: Sequence[tuple[int, Outgoing]], keeps_text: bool = False) -> None:
+        """As enqueue_edit for each, with a few statements per hundreds of rows: a broadcast's
+        thousands of copies change in one short transaction."""
+        bodies: dict[tuple[int, bool], str] = {}
+
+        def body(message: Outgoing, as_edit: bool) -> str:
+            key = (id(message), as_edit)
+            if key not in bodies:
+                bodies[key] = encode_body(message, keeps_text=keeps_text and as_edit)
+            return bodies[key]
+
+        async with self.database.transaction() as connection:
+            for start in range(0, len(edits), _CHUNK):
+                chunk = edits[start:start + _CHUNK]
+                ids = [row for row, _ in chunk]
+                marks = ",".join("?" * len(ids))
+                originals = {row["id"]: row for row in await (await connection.execute(
+                    f"SELECT {_ORIGINAL} FROM outbox WHERE id IN ({marks})", ids)).fetchall()}
+                pending = {row["edit_of"]: row["id"] for row in await (await connection.execute(
+                    f"SELECT id, edit_of FROM outbox WHERE edit_of IN ({marks}) AND state = 'queued'", ids)).fetchall()}
+                in_place, inserted = [], []
+                for row_id, message in chunk:
+                    original = originals.get(row_id)
+                    if original is None:
+                        continue
+                    if original["state"] == "queued" and original["edit_of"] is None:
+                        in_place.append((body(message, False), row_id))
+                    elif row_id in pending:  # an edit still to go: replaced whole, it may change the text too
+                        in_place.append((body(message, False), pending[row_id]))
+                    else:
+                        inserted.append(_edit_row(original, body(message, True), keeps_text))
+                await connection.executemany("UPDATE outbox SET body = ? WHERE id = ?", in_place)
+                await connection.executemany(_INSERT_EDIT, inserted)
+
+    async def copies(self, discussion_id: int, purposes: Sequence[str]) -> list[MessageCopy]:
+        marks = ",".join("?" * len(purposes))
+        # An edit row has its original's discussion and purpose: the newest one is what shows.
+        rows = await self.database.fetch_all(
+            "WITH latest AS (SELECT edit_of, MAX(id) AS id FROM outbox"
+            f" WHERE discussion_id = ? AND purpose IN ({marks}) AND edit_of IS NOT NULL GROUP BY edit_of)"
+            " SELECT o.id, o.platform, o.user_id, o.chat_id, COALESCE(e.body, o.body) AS body FROM outbox o"
+            " LEFT JOIN latest l ON l.edit_of = o.id LEFT JOIN outbox e ON e.id = l.id"
+            f" WHERE o.discussion_id = ? AND o.purpose IN ({marks}) AND o.edit_of IS NULL"
+            " AND o.state IN ('sent', 'queued') ORDER BY o.id",
+            (discussion_id, *purposes, discussion_id, *purposes))
+        # Copies in one language on one platform share a body: read once, one message for all.
+        messages: dict[str, Outgoing] = {}
+        return [MessageCopy(row["id"], Address(row["platform"], row["user_id"], row["chat_id"]),
+                            messages.setdefault(row["body"], decode_message(row["body"]))) for row in rows]
 
     async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
         row = await self.database.fetch_one(
@@ -126,13 +186,15 @@ class SqliteOutbox:
             " ORDER BY o.priority, o.id LIMIT ?",
             (platform, now, *exclude, limit),
         )
-        claimed = []
+        claimed, orphaned_edits = [], []
         for row in rows:
             if row["edit_of"] is not None and row["edit_of_state"] != "sent":
                 if row["edit_of_state"] in ("failed", "skipped"):
-                    await self.mark_failed(row["id"], "the message it edits was never delivered")
+                    orphaned_edits.append(row["id"])
                 continue
             message, template = decode_body(row["body"])
+            if row["edit_of"] is None:
+                self._claimed[row["id"]] = row["body"]
             claimed.append(QueuedMessage(
                 id=row["id"],
                 envelope=Envelope(
@@ -140,21 +202,44 @@ class SqliteOutbox:
                     purpose=_purpose(row["purpose"]), priority=Priority(row["priority"]),
                     member_id=row["member_id"], discussion_id=row["discussion_id"], template=template,
                     row=row["id"], last_seen_at=row["last_seen_at"],
+                    keeps_text=row["edit_of"] is not None and body_keeps_text(row["body"]),
                 ),
                 attempts=row["attempts"],
                 edit_of_message_id=row["edit_of_message_id"],
             ))
+        # After the loop: a wait inside it would let a change (a member forgotten) slip in
+        # between reading the rows and keeping their bodies.
+        for row_id in orphaned_edits:
+            await self.mark_failed(row_id, "the message it edits was never delivered")
         return claimed
 
     async def mark_sent(self, row_id: int, message_id: str, other_ids: Sequence[str], now: float) -> None:
         async with self.database.transaction() as connection:
+            # Taken inside the transaction: a change made while this one waited for its turn
+            # (a member forgotten) has rewritten it by now.
+            sent_body = self._claimed.pop(row_id, None)
             await connection.execute(
                 "UPDATE outbox SET state = 'sent', message_id = ?, other_ids = ?, sent_at = ?,"
                 " attempts = attempts + 1, reason = '' WHERE id = ?",
                 (message_id, " ".join(other_ids), now, row_id),
             )
+            if sent_body is not None:
+                await self._follow_change_made_while_sending(connection, row_id, sent_body)
+
+    async def _follow_change_made_while_sending(self, connection: aiosqlite.Connection, row_id: int,
+                                                sent_body: str) -> None:
+        """The core changed the row in place (a card's new state, buttons taken off) while the
+        platform took the version claimed before: the row keeps what was really sent, and the
+        new version follows as an edit."""
+        row = await (await connection.execute(f"SELECT {_ORIGINAL}, body FROM outbox WHERE id = ?",
+                                              (row_id,))).fetchone()
+        if row is None or row["body"] == sent_body:
+            return
+        await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (sent_body, row_id))
+        await connection.execute(_INSERT_EDIT, _edit_row(row, row["body"], keeps_text=False))
 
     async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None:
+        self._claimed.pop(row_id, None)
         async with self.database.transaction() as connection:
             await connection.execute(
                 "UPDATE outbox SET reason = ?, not_before = ?, attempts = attempts + ? WHERE id = ?",
@@ -162,6 +247,7 @@ class SqliteOutbox:
             )
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
+        self._claimed.pop(row_id, None)
         async with self.database.transaction() as connection:
             await connection.execute(
                 "UPDATE outbox SET state = 'failed', reason = ?, attempts = attempts + 1 WHERE id = ?",
@@ -194,6 +280,7 @@ class SqliteOutbox:
         return Address(row["platform"], row["user_id"], row["chat_id"])
 
     async def park(self, row_id: int, reason: str) -> None:
+        self._claimed.pop(row_id, None)
         async with self.database.transaction() as connection:
             await connection.execute("UPDATE outbox SET reason = ?, not_before = ? WHERE id = ?",
                                      (reason, WAITING_FOR_PERSON, row_id))
@@ -247,6 +334,14 @@ class SqliteOutbox:
             "SELECT count(delivered_at), count(read_at) FROM outbox WHERE discussion_id = ? AND purpose = ?"
             " AND edit_of IS NULL", (discussion_id, purpose))
         return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def _edit_row(original, body: str, keeps_text: bool) -> tuple:  # type: ignore[no-untyped-def]
+    """The values of a new row that edits `original`. A changed card goes ahead of broadcasts;
+    buttons taken off a broadcast's copies keep the broadcast's own place in the queue."""
+    priority = int(original["priority"]) if keeps_text else min(int(original["priority"]), int(Priority.CARD))
+    return (original["platform"], original["user_id"], original["chat_id"], original["member_id"], priority,
+            original["purpose"], original["discussion_id"], body, original["id"], _now())
 
 
 def _now() -> float:

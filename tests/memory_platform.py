@@ -16,6 +16,7 @@ from bot.ports import (
 
 CAPABILITIES = Capabilities(
     max_text=4096, max_buttons=20, max_button_label=64, can_edit=True, can_reply_to=True, can_toast=True,
+    can_send_documents=True,
     messages_per_second=1000, per_chat_interval=0.0,
 )
 
@@ -153,7 +154,12 @@ class Person:
 
     async def press_token(self, token: str, message_id: str | None = None) -> PressAnswer:
         interaction = f"{self.user_id}-{next(self._interactions)}"
-        await self._send(ButtonPress(self._sender(), token, message_id, interaction))
+        acknowledgement = await self._send(ButtonPress(self._sender(), token, message_id, interaction))
+        if not acknowledgement.accepted:
+            # Refused at the door (a flood): nothing more will come for this press.
+            answer = PressAnswer(acknowledgement.refusal, True)
+            self.answers.append(answer)
+            return answer
         if not self.platform.capabilities.can_toast:
             return PressAnswer(None)
         notice = await self.platform.wait_until(lambda: self.platform.notices.get(interaction))

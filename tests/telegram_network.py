@@ -7,7 +7,7 @@ from pathlib import Path
 
 from adapters.telegram import TelegramSettings
 from bot.app import App
-from bot.config import CommunitySettings, FacilitatorSettings, Settings
+from bot.config import CommunitySettings, DeliveryConfig, FacilitatorSettings, Settings
 from tests.fakes.telegram_api import FakeTelegram, TelegramUser
 
 FACILITATOR_ID = 500
@@ -20,9 +20,14 @@ def free_port() -> int:
 
 
 def telegram_settings(tmp_path: Path, api: FakeTelegram, mode: str = "polling", group: str = "",
-                      reply_window: float = 21 * 86400) -> Settings:
+                      reply_window: float = 21 * 86400, per_chat_interval: float | None = None) -> Settings:
+    """`per_chat_interval` replaces Telegram's one message a second to a chat, for tests that
+    count messages rather than pace them (with a fake that allows the burst)."""
     port = free_port()
+    delivery = DeliveryConfig() if per_chat_interval is None else DeliveryConfig(
+        per_chat_interval={"telegram": per_chat_interval})
     return Settings(
+        delivery=delivery,
         community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
         storage_path=tmp_path / "telegram.db",
         facilitators=FacilitatorSettings(by_platform={"telegram": frozenset({str(FACILITATOR_ID)})}),

@@ -34,7 +34,14 @@ async def archive(tmp_path):
 async def test_the_relevant_reply_ranks_first_with_a_snippet(archive):
     hits = await archive.search("nutrition counselling")
     assert [hit.discussion_id for hit in hits] == [1]
-    assert "[" in hits[0].snippet and "]" in hits[0].snippet
+    assert hits[0].snippet == "Pair cash with counselling."
+
+
+async def test_a_snippet_shows_the_key_points_not_the_question_again(archive):
+    # The words are in the question alone: the result shows its key points, in plain words.
+    [hit] = await archive.search("nutrition outcomes")
+    assert hit.snippet == "Pair cash with counselling."
+    assert "[" not in hit.snippet and "nutrition" not in hit.snippet
 
 
 async def test_words_typed_without_accents_find_accented_text(archive):

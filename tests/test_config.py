@@ -63,6 +63,10 @@ def test_the_example_configuration_is_valid():
     (lambda s: s.replace('languages = ["en", "fr"]', 'languages = ["english"]'), "community.languages", "not a language code"),
     (lambda s: s.replace('languages = ["en", "fr"]', 'languages = ["en", "qq"]'), "community.languages", "no language Babel knows"),
     (lambda s: s.replace('[facilitators]', '[facilitators]\nunclaimed_after = "soon"'), "facilitators.unclaimed_after", "not a duration"),
+    (lambda s: s.replace('reply_window = "90s"', 'reply_window = "99999999w"'), "community.reply_window", "longer than 10 years"),
+    (lambda s: s.replace('reply_window = "90s"', 'reply_window = "3651d"'), "community.reply_window", "longer than 10 years"),
+    (lambda s: s.replace('reply_window = "90s"', f'reply_window = "{"9" * 400}s"'), "community.reply_window", "longer than 10 years"),
+    (lambda s: s.replace('[facilitators]', '[facilitators]\nunclaimed_after = "1000000h"'), "facilitators.unclaimed_after", "longer than 10 years"),
     (lambda s: s.replace('base_url = "http://127.0.0.1:9/bot"', 'base_url = "ftp://x"'), "telegram.base_url", "not an http"),
     (lambda s: s + '\ncolour = "blue"\n', "telegram.colour", "unknown setting"),
     (lambda s: s.replace('telegram = [111, "222"]', 'telegram = [true]'), "facilitators.telegram", "not a user id"),
@@ -104,6 +108,53 @@ def test_run_with_a_missing_secret_stops_before_starting(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "facilitator: configuration error: telegram.token: environment variable TG_TOKEN is not set"
     ]
+
+
+def test_a_duration_of_ten_years_is_still_accepted(tmp_path):
+    settings = load_settings(write(tmp_path, VALID.replace('reply_window = "90s"', 'reply_window = "3650d"')),
+                             environ={"TG_TOKEN": "1:x"})
+    assert settings.community.reply_window == 3650 * 86400
+
+
+def test_check_config_refuses_an_absurd_duration_in_one_line(tmp_path):
+    path = write(tmp_path, VALID.replace('reply_window = "90s"', 'reply_window = "99999999w"'))
+    result = run_cli("check-config", "--config", str(path), env={"TG_TOKEN": "1:x"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "facilitator: configuration error: community.reply_window: '99999999w' is longer than 10 years"
+    ]
+
+
+@pytest.mark.parametrize("storage, problem", [
+    ("blocker/data/x.db", "cannot be created"),  # a file stands where the folder should be
+    ("folder", "is a folder, not a database file"),
+])
+def test_check_config_reports_a_storage_path_that_cannot_be_used(tmp_path, storage, problem):
+    (tmp_path / "blocker").write_text("a file, not a folder", encoding="utf-8")
+    (tmp_path / "folder").mkdir()
+    path = write(tmp_path, VALID.replace('path = "x.db"', f'path = "{storage}"'))
+    result = run_cli("check-config", "--config", str(path), env={"TG_TOKEN": "1:x"})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("facilitator: configuration error: storage.path: ")
+    assert str(tmp_path / storage) in line and problem in line
+    assert not (tmp_path / "blocker").is_dir()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any folder")
+def test_check_config_reports_a_storage_folder_that_cannot_be_written(tmp_path):
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        path = write(tmp_path, VALID.replace('path = "x.db"', 'path = "readonly/x.db"'))
+        result = run_cli("check-config", "--config", str(path), env={"TG_TOKEN": "1:x"})
+    finally:
+        folder.chmod(0o700)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "storage.path" in line and "cannot be written" in line
 
 
 def test_check_config_accepts_a_valid_file(tmp_path):

@@ -27,7 +27,7 @@ from itsdangerous import TimestampSigner
 from adapters.email import PLUGIN, EmailAdapter
 from adapters.email.outbound import check_relay
 from bot.ports import (
-    Address, Button, ButtonPress, Card, DeliveryReport, Envelope, Field, IncomingCommand, IncomingText, Message,
+    Address, Button, ButtonPress, Card, DeliveryReport, Document, Envelope, Field, IncomingCommand, IncomingText, Message,
     Purpose, RetryLater, Sent, Span, Style, TranscriptEntry,
 )
 from bot.settings_reader import ConfigError, Section
@@ -110,7 +110,7 @@ async def test_members_on_email_and_telegram_take_part_and_a_facilitator_moderat
             assert "multidimensional child poverty" in question.text
             assert question.header("Reply-To") == NETWORK and question.header("Precedence") == "list"
             on_telegram = await bola.receives("Question #1 from Amina")
-            await amina.receives("was approved and shared with 3 members")
+            await amina.receives("was approved and shared with 2 members")  # not Fatou, who approved it
 
             # Chidi replies by replying; Amina gets it, attributed, without the quoted mail.
             await chidi.replies(question, "Cash plus care worked in Ghana.\n\nBest regards,\nChidi")
@@ -766,3 +766,15 @@ async def test_the_bot_reads_a_mailbox_over_imap_and_marks_what_it_read_seen(sin
     finally:
         await app.stop()
         await mailbox.logout()
+
+
+async def test_a_document_is_attached_to_the_mail_beside_its_text(alone):
+    adapter, inbox, pat = alone
+    data = '{"profile": {"name": "Pat Lévesque"}}'.encode()
+    mail = await sent_to(adapter, inbox, pat, Message(spans=(Span("Everything the network holds about you."),),
+                                                      document=Document("my-data.json", "application/json", data)))
+    assert mail.message.get_content_type() == "multipart/mixed"
+    assert "Everything the network holds about you." in mail.text
+    [attachment] = list(mail.message.iter_attachments())
+    assert attachment.get_filename() == "my-data.json" and attachment.get_content_type() == "application/json"
+    assert attachment.get_content() == data

@@ -194,7 +194,7 @@ async def test_a_translated_consolidated_reply_is_received_read_and_found_in_its
 
     await amina.says("/search yearly consumer prices")
     found = await amina.receives("What the network has discussed")
-    assert "/read 1" in found.text
+    assert "#1 " in found.text and found.labels() == ["Read #1"]
     await amina.says("/read 1")
     read = await amina.receives("Family benefits are indexed yearly")
     assert read.text.index("Family benefits") < read.text.index("Original (French):")

@@ -26,8 +26,8 @@ from bot.app import load_settings
 from bot.config import ConfigError
 from bot.domain.members import Identity, Role
 from bot.ports import (
-    Address, Button, ButtonPress, Card, Envelope, Field, FormSubmitted, IncomingCommand, IncomingText, Message,
-    Priority, Prompt, Purpose, RetryLater, Sent, Span, Style, Undeliverable,
+    Address, Button, ButtonPress, Card, Document, Envelope, Field, FormSubmitted, IncomingCommand, IncomingText,
+    Message, Priority, Prompt, Purpose, RetryLater, Sent, Span, Style, Undeliverable,
 )
 from storage.database import Database
 from storage.members import SqliteMemberStore
@@ -213,11 +213,10 @@ async def test_the_whole_walk_on_slack(api, tmp_path):
         assert "Bola (Ministry)" in forwarded.visible
         await bola.receives("Thank you! Your reply was sent")
 
-        # Reply in the thread under the broadcast question.
-        own_copy = await fatou.receives("Question #1 from Amina")
-        await fatou.says("Cash plus home visits helped in Senegal.", thread=own_copy)
+        # Reply in the thread under the broadcast question (Fatou approved it: she has its card, not a copy).
+        await bola.says("Cash plus home visits helped in Senegal.", thread=question)
         forwarded = await amina.receives("home visits")
-        assert "Fatou (Network team, Senegal)" in forwarded.visible
+        assert "Bola (Ministry)" in forwarded.visible
 
         await fatou.presses("Close now", on=await fatou.sees(lambda m: "Close now" in m.labels()))
         # Closing cannot be taken back: the card asks first, in its place.
@@ -232,7 +231,7 @@ async def test_the_whole_walk_on_slack(api, tmp_path):
 
         await bola.says("search parenting")
         results = await bola.receives("What the network has discussed")
-        assert "/read 1" in results.visible or "read 1" in results.visible
+        assert "#1 " in results.visible and results.labels() == ["Read #1"]
         assert api.refused == []
         assert max(d.seconds for d in api.deliveries) < 1.0  # every request acknowledged at once
     finally:
@@ -594,3 +593,16 @@ async def test_facilitator_run_serves_slack_in_http_mode(api, tmp_path):
 def _listening(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_a_document_is_shared_as_a_file_in_the_persons_dm_with_its_text(api, adapter):
+    amina = api.user("UAMINA001", "Amina Yusuf")
+    data = b'{"profile": {"name": "Amina Yusuf"}}'
+    sent = await adapter.send(Envelope(Address("slack", amina.id, ""), Message(
+        spans=(Span("Here is everything the network holds about you."),),
+        document=Document("my-data.json", "application/json", data))))
+    assert isinstance(sent, Sent) and sent.message_id.startswith("F")
+    shared = amina.messages[-1]
+    assert shared.file is not None and shared.file["data"] == data and shared.file["name"] == "my-data.json"
+    assert "everything the network holds" in shared.text
+    assert [r.refused for r in api.calls("files.completeUploadExternal")] == [None]

@@ -142,3 +142,26 @@ async def test_messages_for_a_closed_page_wait_and_arrive_when_it_comes_back(dem
         after = await response.json()
     assert len(after) > len(before)
     assert any("child benefits paid to mothers" in "".join(s["text"] for s in e["spans"]) for e in after)
+
+
+async def test_mydata_is_a_download_that_only_that_member_can_fetch(demo, visitors):
+    amina, kwame, stranger = visitors(), visitors(), visitors()
+    await amina.pick("demo-amina")
+    await amina.connect()
+    await amina.send({"type": "text", "text": "/mydata"})
+    frame = await amina.receive("everything the network holds about you")
+    url = demo.web_address.rstrip("/") + frame["document"]["url"]
+    assert frame["document"]["name"].endswith(".json")
+    async with amina.session.get(url) as response:
+        assert response.status == 200 and response.content_type == "application/json"
+        assert "attachment" in response.headers["Content-Disposition"]
+        assert response.headers["Cache-Control"] == "no-store"
+        data = await response.json()
+    assert [account["user_id"] for account in data["accounts"]] == ["demo-amina"]
+    await kwame.pick("demo-kwame")
+    async with kwame.session.get(url) as response:
+        assert response.status == 404
+    async with stranger.session.get(url) as response:
+        assert response.status == 401
+    async with amina.session.get(demo.web_address + "api/download/not-a-token") as response:
+        assert response.status == 404

@@ -15,7 +15,7 @@ import pytest
 from adapters.whatsapp import PLUGIN, WhatsAppAdapter, check_online, render
 from adapters.whatsapp.settings import normalise_phone
 from bot.ports import (
-    Address, Button, ButtonPress, Card, Envelope, Field, IncomingCommand, IncomingText,
+    Address, Button, ButtonPress, Card, Document, Envelope, Field, IncomingCommand, IncomingText,
     Message, Notice, OutsideWindow, Prompt, RetryLater, Sent, Span, TemplateHint, Undeliverable,
 )
 from bot.settings_reader import ConfigError
@@ -396,14 +396,14 @@ async def test_join_ask_approve_from_the_card_broadcast_reply_close_publish_and_
 
         await carla.says("/search mobile money")
         results = await carla.receives("What the network has discussed")
-        assert "/read 1" in results.text
+        assert "#1 " in results.text and results.labels() == ["Read #1"]
         await bola.says("search mobile money")
         await bola.receives("What the network has discussed")
         assert api.refused == []
         await api.callbacks_done()
         delivered, read = rows(settings.storage_path, "SELECT count(delivered_at), count(read_at) FROM outbox"
                                                       " WHERE purpose = 'broadcast'")[0]
-        assert delivered == read == 3  # Fatou, Bola and Carla
+        assert delivered == read == 2  # Bola and Carla (Fatou approved it: she has its card)
     finally:
         await app.stop()
 
@@ -443,7 +443,7 @@ async def test_without_a_template_a_member_outside_the_window_gets_everything_on
                              (2, "Second: who pays for school meals?")):
             await ask(amina, text)
             await fatou.taps("Approve", on=await fatou.receives("waiting for approval"))
-            await fatou.receives(f"Question #{number} from Amina")
+            await fatou.receives(f"Question #{number} was approved by Fatou")
         await eventually(lambda: rows(settings.storage_path, "SELECT count(*) FROM outbox WHERE user_id = ?"
                                       " AND purpose = 'broadcast' AND not_before > 1e17", DAN) == [(2,)])
         assert dan.messages == [] and api.refused == []
@@ -655,7 +655,7 @@ async def test_facilitator_run_serves_whatsapp_end_to_end_in_its_own_process(api
         assert card.kind == "list" and "Amina Yusuf" in card.text
         await fatou.taps("Approve", on=card)
         await amina.receives("was approved and shared")
-        await fatou.receives("Question #1 from Amina Yusuf")
+        await fatou.receives("Question #1 was approved by Fatou")  # her card: she gets no copy of what she approved
         assert api.refused == []
     finally:
         process.send_signal(signal.SIGTERM)
@@ -664,3 +664,21 @@ async def test_facilitator_run_serves_whatsapp_end_to_end_in_its_own_process(api
     assert process.returncode == 0 and "Traceback" not in stderr, stderr[-2000:]
     assert "refused a webhook POST" in stderr
     assert rows(tmp_path / "run.db", "SELECT state FROM discussion") == [("approved",)]
+
+
+async def test_a_document_is_uploaded_then_sent_with_its_text_as_caption_or_after_a_long_text(api, adapter):
+    adapter, inbox, clock = adapter
+    to = Address("whatsapp", CARLA, CARLA)
+    api.last_inbound[CARLA] = clock.now
+    adapter.windows.wrote(CARLA, clock.now)
+    data = b'{"profile": {"name": "Carla"}}'
+    document = Document("my-data.json", "application/json", data)
+    sent = await adapter.send(Envelope(to, Message(spans=(Span("Everything held about you."),), document=document)))
+    shown = api.chats[CARLA][-1]
+    assert isinstance(sent, Sent) and sent.message_id == shown.id and shown.kind == "document"
+    assert shown.text == "Everything held about you." and shown.document["data"] == data
+    assert shown.document["filename"] == "my-data.json" and shown.document["mime_type"] == "application/json"
+    long_text = "Every district trained its own agents. " * 40
+    sent = await adapter.send(Envelope(to, Message(spans=(Span(long_text),), document=document)))
+    assert [m.kind for m in api.chats[CARLA][-2:]] == ["text", "document"] and api.chats[CARLA][-1].text == ""
+    assert api.refused == []

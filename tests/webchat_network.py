@@ -7,23 +7,29 @@ from pathlib import Path
 import aiohttp
 
 from adapters.webchat import WebChatSettings
+from adapters.webchat.dashboard import DashboardSettings
 from bot.app import App
 from bot.config import CommunitySettings, FacilitatorSettings, Settings
 
 SECRET = "test-secret-0123456789abcdef"
 
 
-def webchat_settings(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",)) -> Settings:
+def webchat_settings(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",),
+                     dashboard: bool = False) -> Settings:
+    platforms: dict[str, object] = {"webchat": WebChatSettings(host="127.0.0.1", port=0, secret=SECRET, demo=demo)}
+    if dashboard:
+        platforms["dashboard"] = DashboardSettings(host="127.0.0.1", port=0, secret=SECRET + "-dashboard", demo=demo)
     return Settings(
         community=CommunitySettings(name="Child Poverty Network (test)", languages=languages),
         storage_path=tmp_path / "webchat.db",
         facilitators=FacilitatorSettings(),
-        platforms={"webchat": WebChatSettings(host="127.0.0.1", port=0, secret=SECRET, demo=demo)},
+        platforms=platforms,
     )
 
 
-async def start_demo(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",)) -> App:
-    app = await App.build(webchat_settings(tmp_path, demo, languages))
+async def start_demo(tmp_path: Path, demo: bool = True, languages: tuple[str, ...] = ("en",),
+                     dashboard: bool = False) -> App:
+    app = await App.build(webchat_settings(tmp_path, demo, languages, dashboard))
     await app.seed_demo()
     await app.start()
     return app

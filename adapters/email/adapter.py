@@ -24,6 +24,7 @@ from adapters.email.links import LinkServer, LinkSigner, PressLink, UnsubscribeL
 from adapters.email.outbound import Relay
 from adapters.email.reading import Bounce, PersonMail, Unanswerable, read_mail
 from adapters.email.settings import EmailSettings
+from adapters.received import well_formed_all
 from bot.ports import (
     Address, Button, ButtonPress, Capabilities, DeliveryReport, DeliveryResult, DeliveryStatus, Envelope, Inbox,
     Incoming, IncomingCommand, IncomingText, Notice, PlatformContext, RetryLater, Sender, Sent, TranscriptEntry,
@@ -57,6 +58,8 @@ class EmailAdapter:
             max_text=100_000, max_buttons=20, max_button_label=64, can_edit=False, can_reply_to=True,
             can_toast=False, can_open_forms=False, messages_per_second=settings.messages_per_second,
             per_chat_interval=0.0, group_interval=0.0,
+            # What most mail servers take in one message, with room for the encoding.
+            can_send_documents=True, max_document_bytes=10_000_000,
         )
         self.signer = LinkSigner(settings.link_secret, settings.links_base, settings.link_max_age)
         self.links = LinkServer(self.signer, settings.link_host, settings.link_port, settings.display_name,
@@ -112,7 +115,7 @@ class EmailAdapter:
 
     async def receive(self, raw: bytes, envelope_sender: str | None) -> None:
         """One mail, from the SMTP listener or the mailbox."""
-        read = read_mail(raw, self.identity, self.languages, envelope_sender)
+        read = well_formed_all(read_mail(raw, self.identity, self.languages, envelope_sender))
         if isinstance(read, Unanswerable):
             log.info("email: a mail from %s (%r) is kept out of the conversation and not answered: %s",
                      read.sender or "?", read.subject[:80], read.reason)

@@ -113,6 +113,11 @@ def compose_mail(envelope: Envelope, identity: Identity, message_id: str, link_f
     links = [(button, link_for(button)) for button in buttons]
     mail.set_content(plain_text(message, links, identity, unsubscribe_url))
     mail.add_alternative(html_text(message, links, identity, unsubscribe_url), subtype="html")
+    if isinstance(message, Message) and message.document is not None:
+        document = message.document
+        maintype, _, subtype = document.content_type.partition("/")
+        mail.add_attachment(document.data, maintype=maintype, subtype=subtype or "octet-stream",
+                            filename=document.filename)
     return mail
 
 

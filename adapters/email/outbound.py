@@ -39,6 +39,9 @@ class Relay:
                 return client
             try:
                 await client.send_message(mail, sender=self.settings.address, recipients=[recipient])
+            except ValueError as error:  # aiosmtplib refuses an address no SMTP command line can carry
+                await self._keep(client)
+                return Undeliverable(f"not an address a mail can be sent to: {error}")
             except aiosmtplib.SMTPServerDisconnected as error:
                 await _close(client)
                 if reused and attempt == 0:

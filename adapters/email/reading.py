@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import Sequence
@@ -23,6 +23,7 @@ from adapters.email.composing import Identity
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list"}
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAILBOX = re.compile(r'[^\s<>"@]+@[^\s<>"@]+')  # an address an SMTP command line can carry
 REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|tr|rv|sv|vs|antw)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 MAX_ATTACHMENT_NAME = 120
@@ -81,7 +82,7 @@ def read_mail(raw: bytes, identity: Identity, languages: Sequence[str], envelope
     assert isinstance(mail, EmailMessage)
     if is_delivery_report(mail):
         return read_bounce(mail, raw, identity)
-    message_id = _first_id(str(mail.get("Message-ID", ""))) or _digest_id(raw)
+    message_id = _first_id(_header_text(mail, "Message-ID")) or _digest_id(raw)
     if identity.own_message_id(message_id):
         return Unanswerable("the bot's own mail came back (a loop)")
     address, name = _from(mail)
@@ -90,12 +91,12 @@ def read_mail(raw: bytes, identity: Identity, languages: Sequence[str], envelope
     if address == identity.address:
         return Unanswerable("a mail from the bot's own address (a loop)")
     if envelope_sender is None and "Return-Path" in mail:  # read from a mailbox: the server wrote it down
-        envelope_sender = str(mail["Return-Path"]).strip()
+        envelope_sender = _header_text(mail, "Return-Path").strip()
     automatic = why_automatic(mail, envelope_sender)
     if automatic:
-        return Unanswerable(automatic, address, clean_subject(str(mail.get("Subject", ""))))
+        return Unanswerable(automatic, address, clean_subject(_header_text(mail, "Subject")))
     return PersonMail(
-        address=address, name=name, message_id=message_id, subject=clean_subject(str(mail.get("Subject", ""))),
+        address=address, name=name, message_id=message_id, subject=clean_subject(_header_text(mail, "Subject")),
         text=_with_attachments(new_words(body_text(mail), languages), attachment_names(mail)),
         replied_ids=_replied_ids(mail),
     )
@@ -107,14 +108,14 @@ def read_mail(raw: bytes, identity: Identity, languages: Sequence[str], envelope
 def why_automatic(mail: EmailMessage, envelope_sender: str | None = None) -> str | None:
     """Why a mail was sent by a robot (RFC 3834 and the headers vacation responders use), or
     None for a person's mail."""
-    auto_submitted = str(mail.get("Auto-Submitted", "")).split(";")[0].strip().casefold()
+    auto_submitted = _header_text(mail, "Auto-Submitted").split(";")[0].strip().casefold()
     if auto_submitted and auto_submitted != "no":
         return f"Auto-Submitted: {auto_submitted}"
-    precedence = str(mail.get("Precedence", "")).strip().casefold()
+    precedence = _header_text(mail, "Precedence").strip().casefold()
     if precedence in AUTOMATIC_PRECEDENCE:
         return f"Precedence: {precedence}"
     for header in ("X-Autoreply", "X-Autorespond", "X-Autoresponder"):
-        if header in mail and str(mail[header]).strip().casefold() not in ("no", "false", "0"):
+        if header in mail and _header_text(mail, header).strip().casefold() not in ("no", "false", "0"):
             return f"{header} is set"
     if envelope_sender is not None and envelope_sender.strip() in ("", "<>"):
         return "a null return path (MAIL FROM:<>): mail from a robot"
@@ -139,11 +140,11 @@ def read_bounce(mail: EmailMessage, raw: bytes, identity: Identity) -> Bounce | 
         elif kind == "message/rfc822" and not original_id:
             inner = part.get_payload()
             if isinstance(inner, list) and inner:
-                original_id = _first_id(str(inner[0].get("Message-ID", "")))
+                original_id = _first_id(_header_text(inner[0], "Message-ID"))
         elif kind in ("text/rfc822-headers", "message/rfc822-headers") and not original_id:
             headers = BytesParser(policy=policy.default).parsebytes(part.get_payload(decode=True) or b"",
                                                                     headersonly=True)
-            original_id = _first_id(str(headers.get("Message-ID", "")))
+            original_id = _first_id(_header_text(headers, "Message-ID"))
     if not original_id:
         # Some relays quote the original headers as text: any id of the bot's own will do.
         original_id = next((found for found in MESSAGE_ID.findall(raw.decode("utf-8", "replace"))
@@ -159,12 +160,12 @@ def _failures(blocks: object) -> list[Failure]:
     """The per-recipient blocks of a message/delivery-status part that say "failed"."""
     failures = []
     for block in blocks if isinstance(blocks, list) else []:
-        if str(block.get("Action", "")).strip().casefold() != "failed":
+        if _header_text(block, "Action").strip().casefold() != "failed":
             continue
-        recipient = str(block.get("Final-Recipient", "") or block.get("Original-Recipient", ""))
+        recipient = _header_text(block, "Final-Recipient") or _header_text(block, "Original-Recipient")
         recipient = recipient.split(";", 1)[-1].strip().strip("<>").casefold()
-        diagnostic = str(block.get("Diagnostic-Code", "")).split(";", 1)[-1].strip()
-        status_match = STATUS.search(str(block.get("Status", ""))) or STATUS.search(diagnostic)
+        diagnostic = _header_text(block, "Diagnostic-Code").split(";", 1)[-1].strip()
+        status_match = STATUS.search(_header_text(block, "Status")) or STATUS.search(diagnostic)
         status = ".".join(status_match.groups()) if status_match else "5.0.0"
         failures.append(Failure(recipient, status, " ".join(diagnostic.split())[:300] or f"status {status}"))
     return failures
@@ -221,22 +222,32 @@ def _from(mail: EmailMessage) -> tuple[str, str]:
     try:
         header = mail["From"]
         addresses = getattr(header, "addresses", ()) if header is not None else ()
-    except (IndexError, ValueError, TypeError):
+    except Exception:  # the standard library's address parser raises on some malformed headers
         return "", ""
-    if not addresses or not addresses[0].addr_spec or "@" not in addresses[0].addr_spec:
-        return "", ""
+    if not addresses or not MAILBOX.fullmatch(addresses[0].addr_spec or ""):
+        return "", ""  # none, or one no mail could be sent back to (the parser lets '"a <b@c>' through)
     first = addresses[0]
     return first.addr_spec.strip().casefold(), " ".join(first.display_name.split())
 
 
 def _replied_ids(mail: EmailMessage) -> tuple[str, ...]:
-    in_reply_to = MESSAGE_ID.findall(str(mail.get("In-Reply-To", "")))
-    references = list(reversed(MESSAGE_ID.findall(str(mail.get("References", "")))))
+    in_reply_to = MESSAGE_ID.findall(_header_text(mail, "In-Reply-To"))
+    references = list(reversed(MESSAGE_ID.findall(_header_text(mail, "References"))))
     ordered: list[str] = []
     for message_id in [*in_reply_to, *references]:
         if message_id not in ordered:
             ordered.append(message_id)
     return tuple(ordered)
+
+
+def _header_text(message: Message, name: str) -> str:
+    """A header's value as text ("" when absent). Python's parser of structured headers raises
+    on some malformed values (an empty Message-ID "<>" raises IndexError): such a value is read
+    as it came instead, so one odd header never stops a person's mail."""
+    try:
+        return str(message.get(name, ""))
+    except Exception:  # IndexError, HeaderParseError, ValueError...: the standard library's parser gave up
+        return next((str(value) for key, value in message.raw_items() if key.lower() == name.lower()), "")
 
 
 def _first_id(header: str) -> str:

@@ -8,12 +8,14 @@ address never lets anyone act as someone else.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -21,10 +23,12 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from adapters.received import well_formed_all
 from bot.ports import (
-    Address, ButtonPress, Capabilities, DeliveryResult, Envelope, Inbox, IncomingCommand, IncomingText, Message,
+    Address, ButtonPress, Capabilities, DeliveryResult, Document, Envelope, Inbox, IncomingCommand, IncomingText, Message,
     Notice, Outgoing, PlatformContext, Prompt, RetryLater, Sender, Sent, Span,
 )
+from adapters.webchat.site import WebSite, first_language, from_here
 from bot.settings_reader import ConfigError, Section
 
 log = logging.getLogger(__name__)
@@ -58,17 +62,14 @@ OTHER_SITE = ui("This page may only be used from its own address.")
 JSON_ONLY = ui("Send JSON, please.")
 TOO_MANY_PAGES = ui("You have too many pages open: close one and try again.")
 TOO_MANY_NEWCOMERS = ui("Too many new members from your address in a minute: please wait a moment.")
+DOWNLOAD_GONE = ui("This file is no longer here: ask for it again.")
 
 PLATFORM = "webchat"
 COOKIE = "facilitator_webchat"
 MAX_FRAME_BYTES = 64 * 1024
+DOWNLOAD_FOR = 3600.0  # seconds a file the bot sent can be downloaded
+MAX_DOWNLOADS = 200  # files kept for download at once, the oldest dropped first
 STATIC_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
-                               "style-src 'self'; script-src 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 @dataclass(frozen=True)
@@ -111,28 +112,32 @@ class WebChatAdapter:
     capabilities = Capabilities(
         max_text=20000, max_buttons=20, max_button_label=60, can_edit=True, can_reply_to=True, can_toast=True,
         messages_per_second=200.0, per_chat_interval=0.0, display_name="Web chat",
+        can_send_documents=True, max_document_bytes=20_000_000,
     )
 
-    def __init__(self, settings: WebChatSettings) -> None:
+    def __init__(self, settings: WebChatSettings, site: WebSite | None = None) -> None:
         if len(settings.secret) < 16:
             raise ValueError("the web chat needs a secret of at least 16 characters")
         self.settings = settings
         self._serializer = URLSafeTimedSerializer(settings.secret, salt="webchat-identity")
         self._inbox: Inbox | None = None
-        self._runner: web.AppRunner | None = None
         self._sockets: dict[str, set[web.WebSocketResponse]] = {}
         self._newcomers = _Window()
-        self._port = settings.port
+        self._downloads = _Downloads()
+        self._site = site or WebSite(settings.host, settings.port)
+        self._routes(self._site.app)
 
     @property
     def url(self) -> str:
-        return f"http://{self.settings.host}:{self._port}/"
+        return self._site.url
 
     # --- life ------------------------------------------------------------------------------
 
     async def start(self, inbox: Inbox) -> None:
         self._inbox = inbox
-        app = web.Application(client_max_size=MAX_FRAME_BYTES, middlewares=[_security_headers])
+        await self._site.open()
+
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/", self._page)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/api/session", self._session)
@@ -140,23 +145,15 @@ class WebChatAdapter:
         app.router.add_post("/api/identity", self._pick_identity)
         app.router.add_post("/api/forget", self._forget_identity)
         app.router.add_get("/api/transcript", self._transcript)
+        app.router.add_get("/api/download/{token}", self._download)
         app.router.add_get("/ws", self._websocket)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None)  # the real port when 0 was asked for
-        if sockets:
-            self._port = sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         for sockets in list(self._sockets.values()):
             for socket in list(sockets):
                 await socket.close(code=1001, message=b"server stopping")
         self._sockets.clear()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._site.close()
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -168,13 +165,13 @@ class WebChatAdapter:
             return Sent("")  # a toast for a page that is closed is moot
         message_id = uuid.uuid4().hex
         if not await self._push(to.user_id, {"type": "message", "id": message_id, "at": time.time(),
-                                             **_message_json(message)}):
+                                             **self._message_json(message, to.user_id)}):
             return RetryLater("page closed", after_seconds=30, attempt_counts=False)
         return Sent(message_id)
 
     async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
         if not await self._push(envelope.to.user_id, {"type": "edit", "id": message_id,
-                                                      **_message_json(envelope.message)}):
+                                                      **self._message_json(envelope.message, envelope.to.user_id)}):
             return RetryLater("page closed", after_seconds=30, attempt_counts=False)
         return Sent(message_id)
 
@@ -208,12 +205,12 @@ class WebChatAdapter:
     async def _say(self, request: web.Request, text: str, **params: object) -> str:
         """One of the server's own sentences in the visitor's language."""
         assert self._inbox is not None
-        words = await self._inbox.words(_first_language(request.headers.get("Accept-Language", "")), [text])
+        words = await self._inbox.words(first_language(request.headers.get("Accept-Language", "")), [text])
         return words.texts[0].format(**params)
 
     async def _texts(self, request: web.Request) -> web.Response:
         assert self._inbox is not None
-        words = await self._inbox.words(_first_language(request.headers.get("Accept-Language", "")), PAGE_WORDS)
+        words = await self._inbox.words(first_language(request.headers.get("Accept-Language", "")), PAGE_WORDS)
         return web.json_response({"language": words.language, "dir": "rtl" if words.right_to_left else "ltr",
                                   "words": dict(zip(PAGE_WORDS, words.texts))})
 
@@ -232,13 +229,7 @@ class WebChatAdapter:
     # --- the web surface refuses other sites ---------------------------------------------------
 
     def _from_here(self, request: web.Request) -> bool:
-        """True when the request comes from this page: its Origin is the server's own address
-        (or one listed in allowed_origins); without an Origin, the browser says same-origin."""
-        origin = request.headers.get("Origin")
-        if origin is None:
-            return request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
-        own = {f"{request.scheme}://{request.host}", *self.settings.allowed_origins}
-        return origin.rstrip("/") in {address.rstrip("/") for address in own}
+        return from_here(request, self.settings.allowed_origins)
 
     async def _refuse_other_sites(self, request: web.Request, state_changing: bool) -> web.Response | None:
         if not self._from_here(request):
@@ -275,7 +266,7 @@ class WebChatAdapter:
             if not self.settings.demo:
                 log.warning("refused picking identity %r: this web chat is not a demo", wanted[:40])
                 return _refuse(403, await self._say(request, NOT_A_DEMO))
-            known = {p.address.user_id for p in await self._inbox.people_on(PLATFORM)}
+            known = {p.address.user_id: p.name for p in await self._inbox.people_on(PLATFORM)}
             if wanted not in known:
                 log.warning("refused picking unknown identity %r", wanted[:40])
                 return _refuse(403, await self._say(request, NO_SUCH_PERSON))
@@ -287,7 +278,8 @@ class WebChatAdapter:
                 return _refuse(429, await self._say(request, TOO_MANY_NEWCOMERS))
             self._newcomers.add(client, now)
         user_id = f"web-{secrets.token_hex(8)}" if new else wanted
-        response = web.json_response({"user_id": user_id, "new": new})
+        # The name comes back at once, so the page's header says who the visitor now is.
+        response = web.json_response({"user_id": user_id, "new": new, "name": "" if new else known[wanted]})
         self._set_identity(request, response, user_id)
         return response
 
@@ -306,8 +298,30 @@ class WebChatAdapter:
             return _refuse(401, await self._say(request, CHOOSE_FIRST))
         entries = await self._inbox.transcript(Address(PLATFORM, user_id, user_id))
         return web.json_response([
-            {"from_bot": e.from_bot, "id": e.message_id, "at": e.at, **_message_json(e.message)} for e in entries
+            {"from_bot": e.from_bot, "id": e.message_id, "at": e.at, **self._message_json(e.message, user_id)}
+            for e in entries
         ])
+
+    def _message_json(self, message: Outgoing, user_id: str) -> dict[str, Any]:
+        frame = _message_json(message)
+        if isinstance(message, Message) and message.document is not None:
+            token = self._downloads.offer(user_id, message.document, time.monotonic())
+            frame["document"] = {"name": message.document.filename, "url": f"/api/download/{token}"}
+        return frame
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file the bot sent: only to the person it was sent to (their cookie), for a while."""
+        user_id = self._identity(request)
+        if user_id is None:
+            return _refuse(401, await self._say(request, CHOOSE_FIRST))
+        document = self._downloads.take(request.match_info["token"], user_id, time.monotonic())
+        if document is None:
+            log.info("a download was asked for by someone it was not sent to, or too late")
+            return _refuse(404, await self._say(request, DOWNLOAD_GONE))
+        return web.Response(body=document.data, content_type=document.content_type, headers={
+            "Content-Disposition": f"attachment; filename=\"{_safe_filename(document.filename)}\"",
+            "Cache-Control": "no-store",
+        })
 
     # --- the page ------------------------------------------------------------------------------
 
@@ -336,7 +350,7 @@ class WebChatAdapter:
         await socket.prepare(request)
         self._sockets.setdefault(user_id, set()).add(socket)
         address = Address(PLATFORM, user_id, user_id)
-        locale = _first_language(request.headers.get("Accept-Language", ""))
+        locale = first_language(request.headers.get("Accept-Language", ""))
         assert self._inbox is not None
         try:
             await self._inbox.wake(address)
@@ -363,7 +377,7 @@ class WebChatAdapter:
             words = await self._inbox.words(sender.locale, [problem])
             await socket.send_json({"type": "error", "text": words.texts[0].format(**params)})
             return
-        acknowledgement = await self._inbox.handle(event)
+        acknowledgement = await self._inbox.handle(well_formed_all(event))
         if not acknowledgement.accepted:
             await socket.send_json({"type": "error", "text": acknowledgement.refusal or ""})
 
@@ -371,7 +385,7 @@ class WebChatAdapter:
         """The page's frame as an event, or what is wrong with it (a sentence and its values)."""
         try:
             frame = json.loads(data)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # not JSON, or nested beyond reading
             return NOT_UNDERSTOOD, {}
         if not isinstance(frame, dict):
             return NOT_UNDERSTOOD, {}
@@ -393,6 +407,33 @@ class WebChatAdapter:
                 return IncomingCommand(sender, head, args.strip())
             return IncomingText(sender, text, reply_to if isinstance(reply_to, str) and reply_to else None)
         return NOT_UNDERSTOOD, {}
+
+
+class _Downloads:
+    """Files offered to one person each, fetched with an unguessable token and their own
+    cookie; forgotten after a while, and the oldest first when too many wait."""
+
+    def __init__(self) -> None:
+        self._offered: OrderedDict[str, tuple[str, Document, float]] = OrderedDict()
+
+    def offer(self, user_id: str, document: Document, now: float) -> str:
+        token = secrets.token_urlsafe(24)
+        self._offered[token] = (user_id, document, now + DOWNLOAD_FOR)
+        while len(self._offered) > MAX_DOWNLOADS:
+            self._offered.popitem(last=False)
+        return token
+
+    def take(self, token: str, user_id: str, now: float) -> Document | None:
+        offered = self._offered.get(token)
+        if offered is None or offered[2] < now:
+            self._offered.pop(token, None)
+            return None
+        owner, document, _ = offered
+        return document if hmac.compare_digest(owner, user_id) else None
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "download"
 
 
 def _message_json(message: Outgoing) -> dict[str, Any]:
@@ -417,12 +458,6 @@ def _short(identifier: str) -> str:
     return identifier[:8] + "…" if len(identifier) > 8 else identifier
 
 
-def _first_language(header: str) -> str:
-    """The first language of an Accept-Language header ("fr-CH, fr;q=0.9" -> "fr")."""
-    first = header.split(",")[0].split(";")[0].strip()
-    return first.split("-")[0].casefold() if first and first != "*" else ""
-
-
 def _static_file(name: str) -> web.Response:
     source = resources.files("adapters.webchat").joinpath("static", name)
     suffix = name[name.rfind("."):] if "." in name else ""
@@ -434,13 +469,6 @@ def _static_file(name: str) -> web.Response:
 
 def _refuse(status: int, text: str) -> web.Response:
     return web.json_response({"error": text}, status=status)
-
-
-@web.middleware
-async def _security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    response = await handler(request)
-    response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 class WebChatPlugin:
@@ -465,7 +493,7 @@ class WebChatPlugin:
         return settings
 
     def build(self, settings: WebChatSettings, context: PlatformContext) -> "WebChatAdapter":
-        return WebChatAdapter(settings)
+        return WebChatAdapter(settings, WebSite.shared(context.shared, settings.host, settings.port))
 
     async def check_online(self, settings: WebChatSettings) -> str | None:
         return None  # served by the bot itself: nothing to reach

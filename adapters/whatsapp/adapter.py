@@ -24,12 +24,13 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from adapters.received import well_formed_all
 from adapters.whatsapp import render
 from adapters.whatsapp.graph import NETWORK, Accepted, GraphClient, Refusal
 from adapters.whatsapp.settings import WEBHOOK_PATH, WhatsAppSettings
 from adapters.whatsapp.webhook import PLATFORM, UNREACHABLE_CODES, WINDOW_CLOSED, read, signature_matches
 from bot.ports import (
-    Capabilities, DeliveryResult, Envelope, Inbox, Notice, OutsideWindow, PlatformContext, RetryLater, Sent,
+    Capabilities, DeliveryResult, Envelope, Inbox, Message, Notice, OutsideWindow, PlatformContext, RetryLater, Sent,
     Undeliverable,
 )
 
@@ -41,6 +42,7 @@ CAPABILITIES = Capabilities(
     max_text=render.MAX_TEXT, max_buttons=render.MAX_LIST_ROWS, max_button_label=render.MAX_BUTTON_TITLE,
     max_text_with_buttons=render.MAX_INTERACTIVE_BODY, can_edit=False, can_reply_to=True, can_toast=False,
     can_open_forms=False, service_window=SERVICE_WINDOW, messages_per_second=80.0, display_name="WhatsApp",
+    can_send_documents=True, max_document_bytes=100_000_000,
     per_chat_interval=6.0,  # Meta's pair rate: about one message every 6 seconds to one person
 )
 # Meta's "slow down" codes and how long to wait before the next try.
@@ -130,17 +132,22 @@ class WhatsAppAdapter:
         return web.Response(status=403, text="wrong verify token")
 
     async def _receive(self, request: web.Request) -> web.Response:
-        """Check the signature on the raw body before reading anything in it; hand each
-        message to the core, which keeps it and answers at once; then 200."""
-        raw = await request.read()
-        if not signature_matches(raw, request.headers.get("X-Hub-Signature-256"), self.settings.app_secret):
-            log.warning("refused a webhook POST with a missing or wrong X-Hub-Signature-256 from %s", request.remote)
-            return web.Response(status=401, text="bad signature")
+        status, text = await self.take(await request.read(), request.headers.get("X-Hub-Signature-256"),
+                                       str(request.remote))
+        return web.Response(status=status, text=text)
+
+    async def take(self, raw: bytes, signature: str | None, remote: str = "?") -> tuple[int, str]:
+        """One webhook POST, its raw body and X-Hub-Signature-256: the signature is checked on
+        the raw body before anything in it is read; each message is handed to the core, which
+        keeps it and answers at once. The HTTP status and text to answer with."""
+        if not signature_matches(raw, signature, self.settings.app_secret):
+            log.warning("refused a webhook POST with a missing or wrong X-Hub-Signature-256 from %s", remote)
+            return 401, "bad signature"
         try:
             payload = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            log.warning("a signed webhook POST was not JSON; ignored")
-            return web.Response(status=400, text="not JSON")
+        except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or nested beyond reading
+            log.warning("a signed webhook POST was not JSON (%s); ignored", type(error).__name__)
+            return 400, "not JSON"
         assert self._inbox is not None
         delivery = read(payload, self.settings.phone_number_id, self.clock())
         for phone, at in delivery.wrote:
@@ -148,12 +155,12 @@ class WhatsAppAdapter:
         for phone in delivery.closed:
             self.windows.close(phone)
         for event in delivery.events:
-            await self._inbox.handle(event)
+            await self._inbox.handle(well_formed_all(event))
         for address in delivery.woke:
-            await self._inbox.wake(address)
+            await self._inbox.wake(well_formed_all(address))
         for report in delivery.reports:
-            await self._inbox.report(report)
-        return web.Response(text="ok")
+            await self._inbox.report(well_formed_all(report))
+        return 200, "ok"
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -168,7 +175,25 @@ class WhatsAppAdapter:
             self.windows.wrote(to, envelope.last_seen_at)  # the bot's own record survives a restart
         if not self.windows.is_open(to):
             return await self._outside_window(envelope, "the person has not written in the last 24 hours")
+        if isinstance(message, Message) and message.document is not None:
+            return await self._send_document(envelope, message)
         return await self._send_parts(envelope, render.draw(message, to, self._list_label))
+
+    async def _send_document(self, envelope: Envelope, message: Message) -> DeliveryResult:
+        """The file is uploaded, then sent with the text as its caption when the text fits
+        one and has no buttons; else the text goes first, as it would alone."""
+        assert message.document is not None
+        document, to = message.document, envelope.to.destination
+        uploaded = await self._graph.upload(document.filename, document.content_type, document.data)
+        if not isinstance(uploaded, Accepted):
+            return _failure(uploaded)
+        text = render.render(message.spans)
+        if not message.buttons and len(text) <= render.MAX_CAPTION:
+            return await self._send_parts(envelope, [render.document_request(to, uploaded.message_id, document.filename,
+                                                                             text)])
+        requests = render.draw(replace(message, document=None), to, self._list_label)
+        return await self._send_parts(envelope, [*requests, render.document_request(to, uploaded.message_id,
+                                                                                    document.filename)])
 
     async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult:
         """WhatsApp cannot change a sent message: the new version goes as a new message."""

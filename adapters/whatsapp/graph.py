@@ -9,7 +9,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientSession, ClientTimeout, FormData
 
 from adapters.whatsapp.settings import WhatsAppSettings
 
@@ -68,25 +68,45 @@ class GraphClient:
             await session.close()
 
     async def send(self, payload: dict[str, Any]) -> Answer:
-        if self._session is None and not self._closing:
-            await self.open()
-        if self._session is None or self._closing:
-            return Refusal(NETWORK, "the WhatsApp adapter is stopping")
-        self._in_flight += 1
-        try:
-            async with self._session.post(self.settings.messages_url, json=payload) as response:
-                body = await _json(response)
-                status = response.status
-        except (ClientError, asyncio.TimeoutError, OSError) as error:
-            return Refusal(NETWORK, f"network: {type(error).__name__}: {error}"[:300])
-        finally:
-            self._in_flight -= 1
+        posted = await self._post(self.settings.messages_url, json=payload)
+        if isinstance(posted, Refusal):
+            return posted
+        status, body = posted
         if status == 200:
             messages = body.get("messages") if isinstance(body, dict) else None
             if isinstance(messages, list) and messages and isinstance(messages[0], dict) and messages[0].get("id"):
                 return Accepted(str(messages[0]["id"]))
             return Refusal(NETWORK, f"the API answered 200 without a message id: {str(body)[:200]}", status)
         return _refusal(body, status)
+
+
+    async def upload(self, filename: str, content_type: str, data: bytes) -> Answer:
+        """A file for a later document message; Accepted carries its media id."""
+        form = FormData()
+        form.add_field("messaging_product", "whatsapp")
+        form.add_field("type", content_type)
+        form.add_field("file", data, filename=filename, content_type=content_type)
+        posted = await self._post(self.settings.media_url, data=form)
+        if isinstance(posted, Refusal):
+            return posted
+        status, body = posted
+        if status == 200 and isinstance(body, dict) and body.get("id"):
+            return Accepted(str(body["id"]))
+        return _refusal(body, status)
+
+    async def _post(self, url: str, **request: Any) -> tuple[int, Any] | Refusal:
+        if self._session is None and not self._closing:
+            await self.open()
+        if self._session is None or self._closing:
+            return Refusal(NETWORK, "the WhatsApp adapter is stopping")
+        self._in_flight += 1
+        try:
+            async with self._session.post(url, **request) as response:
+                return response.status, await _json(response)
+        except (ClientError, asyncio.TimeoutError, OSError) as error:
+            return Refusal(NETWORK, f"network: {type(error).__name__}: {error}"[:300])
+        finally:
+            self._in_flight -= 1
 
 
 def _refusal(body: Any, status: int) -> Refusal:

@@ -18,6 +18,7 @@ from bot.ports import Button, Message, Outgoing, Span
 
 MAX_TEXT = 4096
 MAX_INTERACTIVE_BODY = 1024
+MAX_CAPTION = 1024
 MAX_REPLY_BUTTONS = 3
 MAX_BUTTON_TITLE = 20
 MAX_LIST_ROWS = 10
@@ -176,6 +177,14 @@ def draw(message: Outgoing, to: str, list_label: str = LIST_LABELS["en"]) -> lis
     if reply_to:
         requests[0]["context"] = {"message_id": reply_to}
     return requests
+
+
+def document_request(to: str, media_id: str, filename: str, caption: str = "") -> Payload:
+    document: dict[str, str] = {"id": media_id, "filename": filename}
+    if caption:
+        document["caption"] = caption
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "document",
+            "document": document}
 
 
 def text_request(to: str, body: str) -> Payload:

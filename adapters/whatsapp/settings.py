@@ -36,6 +36,10 @@ class WhatsAppSettings:
         return f"{self.api_base_url.rstrip('/')}/{self.api_version}/{self.phone_number_id}/messages"
 
     @property
+    def media_url(self) -> str:
+        return f"{self.api_base_url.rstrip('/')}/{self.api_version}/{self.phone_number_id}/media"
+
+    @property
     def phone_number_url(self) -> str:
         return f"{self.api_base_url.rstrip('/')}/{self.api_version}/{self.phone_number_id}"
 

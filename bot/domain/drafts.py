@@ -29,10 +29,11 @@ class Draft:
 @dataclass(frozen=True)
 class Contribution:
     """One reply as it appears in the consolidated reply: its author's attribution
-    (or "anonymous") and its text."""
+    (or "anonymous"), its text, and how a key point taken from it credits the author."""
 
     author: str
     text: str
+    credit: str = ""  # "Name, Organization, Country"; the attribution when not given
 
     @property
     def anonymous(self) -> bool:
@@ -40,3 +41,16 @@ class Contribution:
 
 
 ANONYMOUS = "anonymous"
+
+
+def credited(sentence: str, credit: str) -> str:
+    """A key point with its author's credit, punctuated as a sentence: "Agents worked well
+    (Kwame Mensah, Ministry of Gender, Ghana)." The credit goes before a closing full stop,
+    after a question or exclamation mark."""
+    sentence = sentence.strip()
+    if sentence.endswith(_FULL_STOPS) and not sentence.endswith(".."):
+        return f"{sentence[:-1]} ({credit}){sentence[-1]}"
+    return f"{sentence} ({credit})"
+
+
+_FULL_STOPS = (".", "。", "۔")

@@ -59,6 +59,9 @@ class Member:
     digest_sent_at: float | None = None
     # Languages a facilitator handles besides their own: their cards come to them too.
     handles: tuple[str, ...] = ()
+    # Set by the facilitators, with their reason: muted (may not ask or reply), removed.
+    muted_reason: str | None = None
+    removed_reason: str | None = None
 
     @property
     def is_facilitator(self) -> bool:
@@ -76,6 +79,11 @@ class Member:
         where = ", ".join(part for part in (self.organization, self.country) if part)
         name = self.name or "A member"
         return f"{name} ({where})" if where else name
+
+    def credit(self) -> str:
+        """"Name, Organization, Country": how a key point of a consolidated reply names its
+        author, itself inside parentheses."""
+        return ", ".join(part for part in (self.name or "A member", self.organization, self.country) if part)
 
     def pause(self) -> "Member | Refusal":
         if self.status is Status.LEFT:

@@ -81,6 +81,13 @@ def summarize(question: str, contributions: Sequence[tuple[str, str]], most: int
     return [KeyPoint(usable[index].text, usable[index].author) for index in chosen]
 
 
+def covers(summary: str, text: str) -> bool:
+    """Whether every sentence of the text is in the summary, whatever the credits added to
+    them: a short reply taken whole need not be repeated in full under the key points."""
+    held = " ".join(summary.split())
+    return all(sentence.rstrip(".。۔").strip() in held for sentence in _split(text))
+
+
 def _sentences(contributions: Sequence[tuple[str, str]]) -> list[_Sentence]:
     found = []
     for author, text in contributions:

@@ -36,7 +36,7 @@ class SearchHit:
     discussion_id: int
     title: str
     published_at: float
-    snippet: str  # the matched words between [ and ]
+    snippet: str  # a few words of the key points (for a search), plain
     # For `similar`: the share (0 to 1) of the text's significant words found in the hit's
     # title and question. For `search`: the relevance rank, higher is better.
     score: float

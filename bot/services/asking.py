@@ -17,6 +17,7 @@ from bot.services.discussions import DiscussionStore
 from bot.services.language import LanguageDetection
 from bot.services.messaging import bold, italic
 from bot.services.routes import Arguments, Route, command, personal_button, step
+from bot.services.rules import IN_PRIVATE, IS_OWNER, NOT_LEFT, NOT_MUTED
 from bot.services.searching import Press as SearchPress
 from bot.services.turn import Turn
 
@@ -31,6 +32,7 @@ class Press(StrEnum):
     SUBMIT = "sb"
     CANCEL = "cn"
     ASK_ANYWAY = "aa"
+    ASK_IT = "aq"  # a reply to one of the bot's messages, meant as a new question after all
 
 
 class Step(StrEnum):
@@ -56,11 +58,13 @@ class Asking:
 
     def routes(self) -> Sequence[Route]:
         return (
-            command(Command.ASK, self.ask, "Ask the network a question", arguments=Arguments.TEXT),
-            personal_button(Press.SUBMIT, self.press_submit),
+            command(Command.ASK, self.ask, "Ask the network a question", rules=(IN_PRIVATE, NOT_LEFT, NOT_MUTED),
+                    arguments=Arguments.TEXT),
+            personal_button(Press.SUBMIT, self.press_submit, rules=(NOT_LEFT, IS_OWNER, NOT_MUTED)),
             personal_button(Press.CANCEL, self.press_cancel),
-            personal_button(Press.ASK_ANYWAY, self.press_ask_anyway),
-            step(Step.DRAFT, self.redraft),
+            personal_button(Press.ASK_ANYWAY, self.press_ask_anyway, rules=(NOT_LEFT, IS_OWNER, NOT_MUTED)),
+            personal_button(Press.ASK_IT, self.press_ask_it, rules=(NOT_LEFT, IS_OWNER, NOT_MUTED)),
+            step(Step.DRAFT, self.redraft, rules=(NOT_LEFT, NOT_MUTED)),
         )
 
     async def ask(self, turn: Turn, args: str) -> None:
@@ -93,6 +97,31 @@ class Asking:
             return
         await self._confirm(turn, checked)
 
+    async def unclear_reply(self, turn: Turn, text: str) -> None:
+        """The person replied to one of the bot's messages that asks for no answer (a thank-you,
+        a notice): rather than take it for a new question, ask what they mean."""
+        checked = check_text(text, MAX_QUESTION_CHARS)
+        if isinstance(checked, Refusal):
+            await turn.refuse(checked)
+            return
+        await turn.wait_for(Step.DRAFT, text=checked)
+        t = turn.t
+        await turn.say(
+            t("You replied to one of my messages, which needs no answer. Would you like to ask the network this "
+              "as a new question?"), "\n\n", italic(checked),
+            buttons=[[turn.button(t("Ask it as a question"), Press.ASK_IT, turn.member.id, style=Style.PRIMARY,
+                                  short=t("Ask it")),
+                      turn.button(t("Cancel"), Press.CANCEL, turn.member.id)]],
+        )
+
+    async def press_ask_it(self, turn: Turn, arg: str) -> None:
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step != Step.DRAFT:
+            await self._already_sent(turn)
+            return
+        await turn.take_buttons_off_pressed()
+        await self.draft(turn, conversation.data["text"])
+
     async def press_ask_anyway(self, turn: Turn, arg: str) -> None:
         conversation = await turn.waiting()
         if conversation is None or conversation.step != Step.DRAFT:
@@ -117,7 +146,7 @@ class Asking:
     async def press_submit(self, turn: Turn, how: str) -> None:
         conversation = await turn.waiting()
         if conversation is None or conversation.step != Step.DRAFT:
-            await turn.refuse(ALREADY_SENT)
+            await self._already_sent(turn)
             return
         waiting = [d for d in await self.discussions.asked_by(turn.member.id)
                    if d.state in (State.SUBMITTED, State.CLARIFYING)]
@@ -132,6 +161,7 @@ class Asking:
         language = self.detector.detect(text, self.languages, turn.member.language or self.default_language)
         discussion = await self.discussions.create(turn.member.id, text, language, anonymous, turn.now)
         await turn.stop_waiting()
+        await turn.take_buttons_off_pressed()
         t = turn.t
         turn.notice = t("Sent to the facilitators")
         await turn.say(
@@ -144,8 +174,14 @@ class Asking:
     async def press_cancel(self, turn: Turn, arg: str) -> None:
         conversation = await turn.waiting()
         if conversation is None or conversation.step != Step.DRAFT:
-            await turn.refuse(ALREADY_SENT)
+            await self._already_sent(turn)
             return
         await turn.stop_waiting()
+        await turn.take_buttons_off_pressed()
         turn.notice = turn.t("Cancelled")
         await turn.say(turn.t("Cancelled: nothing was sent."))
+
+    async def _already_sent(self, turn: Turn) -> None:
+        """A draft's button pressed after it was sent or cancelled: said once, and its buttons go."""
+        await turn.refuse(ALREADY_SENT)
+        await turn.take_buttons_off_pressed()

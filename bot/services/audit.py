@@ -34,6 +34,7 @@ class Action(StrEnum):
     UNMUTE = "unmute"
     REMOVE = "remove"
     FORGET = "forget"
+    DATA = "data"
     FACILITATOR_ADDED = "facilitator-added"
     FACILITATOR_REMOVED = "facilitator-removed"
 
@@ -44,7 +45,8 @@ DONE = {
     Action.EXTEND: N_("extended"), Action.PUBLISH: N_("published"), Action.DISCARD: N_("closed without publishing"),
     Action.RESHARE: N_("shared again"), Action.REOPEN: N_("reopened"), Action.TRANSLATE: N_("translated"),
     Action.MUTE: N_("muted"), Action.UNMUTE: N_("unmuted"), Action.REMOVE: N_("removed"),
-    Action.FORGET: N_("forgot at their request"), Action.FACILITATOR_ADDED: N_("made a facilitator"),
+    Action.FORGET: N_("forgot at their request"),
+    Action.DATA: N_("sent their data, at their request"), Action.FACILITATOR_ADDED: N_("made a facilitator"),
     Action.FACILITATOR_REMOVED: N_("removed as a facilitator"),
 }
 

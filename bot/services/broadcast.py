@@ -13,7 +13,7 @@ from bot.domain.members import Member
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Message, Purpose, TemplateHint
 from bot.services.buttons import ButtonCodec
-from bot.services.members import MemberStore
+from bot.services.members import MemberStore, Recipient
 from bot.services.messaging import Messenger, bold, compose
 from bot.services.replying import reply_buttons
 from bot.services.routes import Route, discussion_button
@@ -39,13 +39,16 @@ class Broadcast:
     codec: ButtonCodec
     translations: TranslationStore
     watch: BroadcastWatch | None = None
+    # The facilitator who approved a question has its card: by default no broadcast copy too.
+    to_approver: bool = False
 
     def routes(self) -> Sequence[Route]:
         return (discussion_button(Press.SHOW_QUESTION, self.press_show),)
 
     async def share(self, discussion: Discussion, asker: Member) -> int:
-        """The question to every active member except the asker; returns how many."""
-        recipients = await self.members.recipients(exclude=asker.id)
+        """The question to every active member except the asker (and the facilitator who
+        approved it, unless configured otherwise); returns how many."""
+        recipients = await self.readers(discussion)
         versions = await self.translations.of(discussion.id, Kind.QUESTION)
         await self.messenger.send(recipients, lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST,
                                   discussion.id, template=lambda t: self.template(t, discussion))
@@ -57,18 +60,30 @@ class Broadcast:
         """A new version of a question already shared, to the members who read its language."""
         asker = await self.members.get(discussion.asker_id)
         assert asker is not None, f"discussion {discussion.id} has no asker"
-        readers = [r for r in await self.members.recipients(exclude=asker.id) if r.language == language]
+        readers = [r for r in await self.readers(discussion) if r.language == language]
         versions = await self.translations.of(discussion.id, Kind.QUESTION)
         await self.messenger.send(readers, lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST,
                                   discussion.id, template=lambda t: self.template(t, discussion))
         return len(readers)
 
+    async def readers(self, discussion: Discussion) -> list[Recipient]:
+        """Who a question is shared with: every active member but its asker and, unless
+        `to_approver`, the facilitator who approved (or shared again) it."""
+        recipients = await self.members.recipients(exclude=discussion.asker_id)
+        if self.to_approver or discussion.state_by is None:
+            return recipients
+        return [recipient for recipient in recipients if recipient.member_id != discussion.state_by]
+
     def message(self, t: Translator, discussion: Discussion, asker: Member,
-                versions: dict[str, str] | None = None) -> Message:
+                versions: dict[str, str] | None = None, now: float | None = None) -> Message:
+        """The question as members read it; `now` (by default, when it was shared) decides
+        whether its deadline is said as a date or, less than a day away, as a time."""
         who = t("a member who asked to stay anonymous") if discussion.anonymous else asker.attribution()
         deadline = ""
         if discussion.deadline_at:
-            deadline = t("Replies are collected until {day}.", day=t.date(discussion.deadline_at))
+            if now is None:
+                now = discussion.approved_at or 0.0
+            deadline = t("Replies are collected until {day}.", day=t.until(discussion.deadline_at, now))
         return compose(
             bold(t("Question #{number} from {who}", number=discussion.id, who=who)), "\n\n",
             *in_reader_language(t, [discussion.text], discussion.language, versions or {}), "\n\n",
@@ -92,4 +107,4 @@ class Broadcast:
             await turn.refuse(Refusal("This question no longer exists."))
             return
         versions = await self.translations.of(discussion.id, Kind.QUESTION)
-        await turn.show(self.message(turn.t, discussion, asker, versions))
+        await turn.show(self.message(turn.t, discussion, asker, versions, now=turn.now))

@@ -16,14 +16,16 @@ import time
 from enum import StrEnum
 from typing import Callable, Mapping
 
+from bot.clock import Clock, SystemClock
 from bot.domain.discussions import Discussion, State
 from bot.domain.members import Member
-from bot.ports import Address, Card, Field, Purpose, Rows, Span
+from bot.ports import Address, Card, Field, Outgoing, Purpose, Rows, Span
 from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore, Recipient
 from bot.services.messaging import Compose, Messenger
 from bot.services.outbox import Outbox
 from bot.services.turn import Turn
+from bot.services.watch import Watch
 from bot.texts.catalog import Translator
 
 log = logging.getLogger(__name__)
@@ -40,8 +42,13 @@ class CardKind(StrEnum):
 
 class Cards:
     def __init__(self, members: MemberStore, discussions: DiscussionStore, messenger: Messenger, outbox: Outbox,
-                 rooms: Mapping[str, Address], default_language: str) -> None:
+                 rooms: Mapping[str, Address], default_language: str, watch: Watch | None = None,
+                 clock: Clock | None = None) -> None:
         self.outbox = outbox
+        # For a deadline less than a day away, said as a time ("until 18:00 UTC today").
+        self.clock = clock or SystemClock()
+        # Told of every card sent or changed: what the dashboard shows changed too.
+        self.watch = watch or Watch()
         self.members = members
         self.discussions = discussions
         self.messenger = messenger
@@ -63,12 +70,28 @@ class Cards:
         facilitators who handle it, or all of them when none does."""
         facilitators = await self.members.facilitators()
         if language:
-            facilitators = [f for f in facilitators if f.handles_language(language)
-                            or (not f.language and language == self.default_language)] or facilitators
+            facilitators = self._of_language(facilitators, language)
         recipients = await self.members.recipients(member_ids=[member.id for member in facilitators])
         chosen = [recipient for recipient in recipients if recipient.address.platform not in self.rooms]
         chosen += [Recipient(None, room, self.default_language) for room in self.rooms.values()]
         return chosen
+
+    def _of_language(self, facilitators: list[Member], language: str) -> list[Member]:
+        """The facilitators who handle a language, or all of them when none does."""
+        return [f for f in facilitators if f.handles_language(language)
+                or (not f.language and language == self.default_language)] or facilitators
+
+    async def waits_for(self, facilitator: Member, discussion: Discussion) -> bool:
+        """Whether the question's card is this facilitator's to act on: they handle its
+        language (or nobody does), or its card came to them all the same (nobody of its
+        language took it up in time)."""
+        facilitators = await self.members.facilitators()
+        if discussion.language:
+            facilitators = self._of_language(facilitators, discussion.language)
+        if any(f.id == facilitator.id for f in facilitators):
+            return True
+        copies = await self.discussions.cards(discussion.id, CardKind.MODERATION)
+        return any(copy.member_id == facilitator.id for copy in copies)
 
     async def send(self, discussion_id: int, kind: CardKind, compose: Compose,
                    recipients: list[Recipient] | None = None) -> None:
@@ -78,6 +101,13 @@ class Cards:
         sent = await self.messenger.send(recipients, compose, Purpose.CARD, discussion_id)
         for recipient, row in sent:
             await self.discussions.add_card(discussion_id, row, kind, recipient.language)
+        self.watch.changed()
+
+    async def send_to(self, turn: Turn, discussion_id: int, kind: CardKind, compose: Compose) -> None:
+        """The card to the person of this turn, as one more copy kept up to date with the others
+        (so its buttons go when someone acts, like everyone's)."""
+        await self.send(discussion_id, kind, compose, [Recipient(turn.member.id, turn.origin, turn.t.language)])
+        turn.said += 1
 
     async def update(self, discussion_id: int, kind: CardKind, compose: Compose, acted_by: Turn | None = None,
                      progress: bool = False) -> None:
@@ -85,6 +115,7 @@ class Cards:
         the new card is a new message (the one who acted gets it as their answer, in place of
         a notice), and a broadcast's progress is not sent at all."""
         now = time.monotonic()
+        self.watch.changed()
         for copy in await self.discussions.cards(discussion_id, kind):
             t = self.messenger.translator(copy.language)
             if progress and self._held.get(copy.row, 0.0) > now:
@@ -99,8 +130,8 @@ class Cards:
             else:
                 await self.messenger.say(copy.to, copy.member_id, compose(t), Purpose.CARD, discussion_id)
 
-    async def show_to_presser(self, turn: Turn, card: Card, hold: bool = False) -> None:
-        """The card the person pressed on, in its place, changed for them alone (a confirmation
+    async def show_to_presser(self, turn: Turn, card: Outgoing, hold: bool = False) -> None:
+        """The card (or message) the person pressed on, in its place, changed for them alone (a confirmation
         before something that cannot be taken back, `hold`ing it against progress updates for
         a while); a new message where it cannot be edited."""
         sent = await self.outbox.find_sent(turn.origin, turn.pressed_message) if turn.pressed_message else None
@@ -142,9 +173,10 @@ class Cards:
         language = t.language_name(discussion.language) if discussion.language else t("unknown")
         by_name = by.name if by and by.name else t("a facilitator")
         return Card(
-            title=_headline(t, discussion, by_name, audience),
+            title=_headline(t, discussion, by_name, audience, self.clock.now()),
             status=progress(t) if progress else "",
-            fields=(Field(t("From"), who), Field(t("Language"), language)),
+            # The number is how facilitators name a member in /mute, /remove and /facilitators.
+            fields=(Field(t("From"), who), Field(t("Member"), f"#{asker.id}"), Field(t("Language"), language)),
             body=(Span(discussion.text, italic=True),),
             buttons=self._buttons(t, discussion),
             more=t("Shortened here: send /question {number} for the whole text.", number=discussion.id),
@@ -154,7 +186,7 @@ class Cards:
         return tuple(row for actions in self._actions for row in actions(t, discussion) or ())
 
 
-def _headline(t: Translator, discussion: Discussion, by: str, audience: int | None) -> str:
+def _headline(t: Translator, discussion: Discussion, by: str, audience: int | None, now: float) -> str:
     number = discussion.id
     state = discussion.state
     if state is State.SUBMITTED:
@@ -163,7 +195,7 @@ def _headline(t: Translator, discussion: Discussion, by: str, audience: int | No
         return t("Question #{number}: {by} asked the asker: “{request}”", number=number, by=by,
                  request=discussion.reason)
     if state is State.APPROVED:
-        until = t("open for replies until {day}", day=t.date(discussion.deadline_at or 0))
+        until = t("open for replies until {day}", day=t.until(discussion.deadline_at or 0, now))
         if audience is None:
             return t("Question #{number} was approved by {by}, {until}", number=number, by=by, until=until)
         return t("Question #{number} was approved by {by} and shared with {count} members, {until}",

@@ -27,7 +27,7 @@ from bot.services.messaging import Messenger, compose
 from bot.services.moderation import Schedule
 from bot.services.outbox import Waker
 from bot.services.publishing import Publishing
-from bot.services.replying import reply_buttons
+from bot.services.replying import CARRY_REPLY_BUTTONS, reply_button_of, reply_buttons
 from bot.services.routes import Route, facilitator_button
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
@@ -72,7 +72,7 @@ class Closing:
     def card_actions(self, t: Translator, discussion: Discussion) -> Rows | None:
         if discussion.state is not State.APPROVED:
             return None
-        return ((Button(t("Close now"), self.codec.encode(Press.CLOSE_NOW, discussion.id)),
+        return ((Button(t("Close now"), self.codec.encode(Press.CLOSE_NOW, discussion.id), Style.DANGER),
                  Button(t("Extend by a week"), self.codec.encode(Press.EXTEND, discussion.id), short=t("Extend"))),)
 
     async def reschedule_open(self) -> None:
@@ -137,6 +137,9 @@ class Closing:
             return False
         self.schedule.cancel(discussion.id)
         await self.cards.refresh(closed, acted_by=turn)
+        # Replies are no longer collected: the Reply buttons on the question's copies go.
+        await self.messenger.take_buttons_off_copies(closed.id, CARRY_REPLY_BUTTONS,
+                                                     reply_button_of(self.codec, closed.id))
         count = await self.publishing.start(closed, now)
         recipients = await self.members.recipients(member_ids=[closed.asker_id])
         await self.messenger.send(recipients, lambda t: compose(
@@ -182,8 +185,8 @@ class Closing:
         if isinstance(reminded, Refusal) or not await self.discussions.save(reminded, discussion.version):
             return False
         replied = await self.discussions.replied_member_ids(discussion.id)
-        recipients = [r for r in await self.members.recipients(exclude=discussion.asker_id)
-                      if r.member_id not in replied]
+        # Those the question was shared with (not the facilitator who approved it, by default).
+        recipients = [r for r in await self.broadcast.readers(discussion) if r.member_id not in replied]
         excerpt = title_of(discussion.text)
         await self.messenger.send(recipients, lambda t: compose(
             t("A gentle reminder: question #{number} closes on {day}. If you have something to share, "

@@ -4,7 +4,9 @@ platform's adapter at the pace the platform allows.
 
 Nothing is lost: a row stays queued until the platform confirms it; a crash leaves it queued
 for the next start (only a message in flight at the crash may go twice). Retryable failures
-come back later with backoff and jitter; permanent ones (blocked, unknown user) mark the
+come back later with backoff and jitter: a message the platform keeps refusing while it takes
+others is given up after `max_attempts`; while the platform takes nothing at all (an outage),
+rows wait for it however long that lasts. Permanent failures (blocked, unknown user) mark the
 person unreachable on that platform and skip what else waited for them there. A message the
 platform only takes within its service window waits, with the rest, until the person writes.
 The toast of a button press is no chat message: it is neither paced per chat nor held behind
@@ -110,6 +112,9 @@ class _Sender:
         self._in_flight: dict[int, asyncio.Task] = {}
         self._busy_chats: set[str] = set()  # one message at a time per chat keeps their order
         self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        # Rows that failed since the platform last took a message: two or more, and nothing
+        # taken in between, and it is the platform that is down rather than those messages.
+        self._failed_since_delivery: set[int] = set()
 
     def start(self) -> None:
         self._stopping = False
@@ -215,6 +220,7 @@ class _Sender:
                 result = RetryLater(f"adapter error: {type(error).__name__}")
             now = clock.now()
             if isinstance(result, Sent):
+                self._failed_since_delivery.clear()
                 await queue.mark_sent(row.id, result.message_id, result.other_ids, now)
             elif isinstance(result, OutsideWindow):
                 log.info("%s:%s is outside the service window: outbox row %s waits for them to write",
@@ -245,10 +251,18 @@ class _Sender:
             # The platform said "too many" (not merely "nobody is there"): slow down.
             self.pacer.penalise(row.to.destination, now, result.after_seconds)
         attempts = row.attempts + (1 if result.attempt_counts else 0)
+        if result.attempt_counts:
+            self._failed_since_delivery.add(row.id)
         if result.attempt_counts and attempts >= delivery.max_attempts:
-            log.warning("giving up outbox row %s to %s:%s after %s attempts: %s",
-                        row.id, self.platform, row.to.user_id, attempts, result.reason)
-            await delivery.queue.mark_failed(row.id, result.reason)
-            return
+            if len(self._failed_since_delivery) < 2:
+                log.warning("giving up outbox row %s to %s:%s after %s attempts: %s",
+                            row.id, self.platform, row.to.user_id, attempts, result.reason)
+                await delivery.queue.mark_failed(row.id, result.reason)
+                return
+            # Every message fails and none has gone through since: the platform is down (an
+            # outage, refused connections, a long flood wait), not this message. It waits for
+            # the platform at the longest backoff rather than being given up.
+            log.info("outbox row %s to %s:%s used its %s attempts while %s takes nothing: it waits (%s)",
+                     row.id, self.platform, row.to.user_id, delivery.max_attempts, self.platform, result.reason)
         wait = max(result.after_seconds, delivery.backoff(attempts) if result.attempt_counts else 0.0)
         await delivery.queue.mark_retry(row.id, result.reason, now + wait, result.attempt_counts)

@@ -22,7 +22,9 @@ from bot.services.outbox import Outbox
 from bot.services.people import People
 from bot.services.replying import Replying
 from bot.services.routes import About, Routes
-from bot.services.rules import NOT_A_STRANGER_IN_A_GROUP, NOT_LEFT, Attempt, Rule, first_refusal
+from bot.services.rules import (
+    NOT_A_STRANGER_IN_A_GROUP, NOT_LEFT, NOT_MUTED, NOT_REMOVED, Attempt, Rule, first_refusal,
+)
 from bot.services.turn import Form, Turn
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Dispatcher:
             conversations=self.conversations, codec=self.codec, clock=self.clock,
             interaction=getattr(event, "interaction", None), is_new=first_time,
             pressed_message=event.message_id if isinstance(event, ButtonPress) else None,
+            is_press=isinstance(event, ButtonPress),
         )
         if isinstance(event, ButtonPress):
             await self._press(turn, event)
@@ -122,21 +125,29 @@ class Dispatcher:
                 route, args = plain
                 await self._command(turn, sender, route.command.value, args)
                 return
-        if not await self._allowed(turn, (NOT_LEFT,), Attempt(sender, turn.member), "a message"):
+        attempt = Attempt(sender, turn.member)
+        if not await self._allowed(turn, (NOT_REMOVED, NOT_LEFT), attempt, "a message"):
             return
         if turn.is_new and not sender.in_group:
             await self.joining.start(turn, pending_question=text.strip())
             return
+        replied_to = None
         if event.reply_to and not sender.in_group:
-            sent = await self.outbox.find_sent(sender.address, event.reply_to)
-            if sent is not None and await self.replying.reply_to_message(turn, sent.message, text):
+            replied_to = await self.outbox.find_sent(sender.address, event.reply_to)
+            if replied_to is not None and self.replying.replies_to(replied_to.message):
+                if await self._allowed(turn, (NOT_MUTED,), attempt, "a reply"):
+                    await self.replying.reply_to_message(turn, replied_to.message, text)
                 return
         if conversation is not None:
             await self._answer(turn, sender, conversation, text)
             return
         if sender.in_group:
             return  # facilitators talking among themselves
-        await self.asking.draft(turn, text)
+        if await self._allowed(turn, (NOT_MUTED,), attempt, "a question"):
+            if replied_to is not None:  # a reply to a message that asks for none: what is meant?
+                await self.asking.unclear_reply(turn, text)
+            else:
+                await self.asking.draft(turn, text)
 
     async def _answer(self, turn: Turn, sender: Sender, conversation: Conversation, text: str) -> None:
         """The person's text is what the bot was waiting for."""

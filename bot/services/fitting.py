@@ -25,7 +25,18 @@ def fit(message: Outgoing, capabilities: Capabilities) -> Outgoing:
         return _fit_card(replace(message, buttons=buttons), capabilities)
     if isinstance(message, Prompt):
         return replace(message, buttons=buttons)
-    return replace(message, buttons=buttons, reply_to=message.reply_to if capabilities.can_reply_to else None)
+    message = replace(message, buttons=buttons, reply_to=message.reply_to if capabilities.can_reply_to else None)
+    return _fit_document(message, capabilities)
+
+
+def _fit_document(message: Message, capabilities: Capabilities) -> Message:
+    """A platform that cannot take the file gets what it holds in the text (the adapter splits
+    a long text), so that the person still has all of it."""
+    document = message.document
+    if document is None or (capabilities.can_send_documents and len(document.data) <= capabilities.max_document_bytes):
+        return message
+    content = document.data.decode("utf-8", errors="replace")
+    return replace(message, document=None, spans=(*message.spans, Span("\n\n"), Span(content, code=True)))
 
 
 def fit_label(button: Button, limit: int) -> Button:

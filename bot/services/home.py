@@ -54,7 +54,7 @@ class Home:
             parts.append(bold(t("Open for your replies")))
             for discussion in open_now:
                 parts += ["\n", f"#{discussion.id} ", title_of(discussion.text), " ",
-                          t("(replies until {day})", day=t.date(discussion.deadline_at or 0))]
+                          t("(replies until {day})", day=t.until(discussion.deadline_at or 0, turn.now))]
                 buttons.append([Button(t("Reply to #{number}", number=discussion.id),
                                        self.codec.encode(ReplyPress.REPLY, discussion.id))])
         else:

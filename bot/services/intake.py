@@ -12,15 +12,16 @@ a row.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
 from collections import deque
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from bot.clock import Clock
 from bot.ports import (
     Acknowledgement, Address, ButtonPress, DeliveryReport, DeliveryStatus, FormSubmitted, HomeOpened, Incoming,
-    IncomingCommand, IncomingText, Notice, PersonCard, Purpose, Sender, TranscriptEntry, Words,
+    IncomingCommand, IncomingText, Notice, PersonCard, Purpose, Sender, TranscriptEntry, Words, Workspace,
 )
 from bot.services.conversation import InboundLog, UnitOfWork
 from bot.services.dispatch import Dispatcher
@@ -34,14 +35,22 @@ from bot.texts.catalog import N_
 log = logging.getLogger(__name__)
 
 SORRY = N_("Sorry, something went wrong on our side. Your message is kept; please try again in a moment.")
+NO_ROOM = N_("Sorry, I cannot take your message right now. Please send it again in a while.")
 Key = tuple[str, str]
 REPORT_AGAIN_AFTER = 2.0  # seconds
+
+
+def disk_is_full(error: BaseException) -> bool:
+    """The core's own test for "no room to keep this"; the composition root passes storage's,
+    which also knows its database's words for it."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class Intake:
     def __init__(self, inbound: InboundLog, dispatcher: Dispatcher, people: People, routes: Routes,
                  messenger: Messenger, outbox: Outbox, waker: Waker, database: UnitOfWork, clock: Clock,
-                 max_attempts: int = 8, too_fast: TooFast | None = None) -> None:
+                 max_attempts: int = 8, too_fast: TooFast | None = None,
+                 out_of_room: Callable[[BaseException], bool] = disk_is_full) -> None:
         self.inbound = inbound
         self.dispatcher = dispatcher
         self.people = people
@@ -53,6 +62,9 @@ class Intake:
         self.clock = clock
         self.max_attempts = max_attempts
         self.too_fast = too_fast or TooFast()
+        # What the facilitators' dashboard reads (set by the composition root).
+        self.workspace: Workspace | None = None
+        self.out_of_room = out_of_room
         self._queues: dict[Key, deque[tuple[int, Incoming]]] = {}
         self._workers: dict[Key, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
@@ -70,8 +82,17 @@ class Intake:
             return await self._refuse_flood(sender, refusal.reason)
         kind, body = describe(event)
         address = sender.address
-        row = await self.inbound.record(address.platform, address.user_id, address.chat_id, kind, body,
-                                        encode_event(event), self.clock.now(), event.event_id)
+        try:
+            row = await self.inbound.record(address.platform, address.user_id, address.chat_id, kind, body,
+                                            encode_event(event), self.clock.now(), event.event_id)
+        except Exception as error:
+            if not self.out_of_room(error):
+                raise
+            # Nothing new can be kept, so nothing is accepted: the person is told to send it
+            # again rather than believe it arrived. What was kept before stays and is handled.
+            log.warning("no room on the disk to keep a %s from %s:%s: refused, the person is asked to send it again",
+                        kind, address.platform, address.user_id)
+            return await self._refuse(sender, NO_ROOM, tell=True)
         if row is None:
             log.info("%s delivered event %s again: it was handled once already", address.platform, event.event_id)
             return Acknowledgement()
@@ -206,14 +227,27 @@ class Intake:
             log.exception("could not even apologise to %s:%s", address.platform, address.user_id)
 
     async def _refuse_flood(self, sender: Sender, reason: str) -> Acknowledgement:
+        address = sender.address
+        tell = self.too_fast.should_tell(Attempt(sender, None))
+        if tell:
+            log.warning("%s:%s sends too fast: events refused", address.platform, address.user_id)
+        return await self._refuse(sender, reason, tell)
+
+    async def _refuse(self, sender: Sender, reason: str, tell: bool) -> Acknowledgement:
+        """Refused at the door: the adapter shows the refusal where it can (a button's toast);
+        when `tell`, a person in a private chat also gets it as a message."""
         text = self.messenger.translator("")(reason)
         address = sender.address
-        attempt = Attempt(sender, None)
-        if self.too_fast.should_tell(attempt):
-            log.warning("%s:%s sends too fast: events refused", address.platform, address.user_id)
-            if not sender.in_group:
+        if tell and not sender.in_group:
+            try:
                 async with self.database.transaction():
                     await self.messenger.say(address, None, compose(text))
+            except Exception as error:
+                if not self.out_of_room(error):
+                    raise
+                # With the disk full the answer cannot be queued either; the acknowledgement
+                # still carries it to the platforms that can show it.
+            else:
                 self.waker.wake(address.platform)
         return Acknowledgement(accepted=False, refusal=text)
 

@@ -17,7 +17,7 @@ from bot.domain.refusal import Refusal
 from bot.services.members import MemberStore
 from bot.services.messaging import Part, bold
 from bot.services.routes import Arguments, Audience, Route, command, personal_button, step
-from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, IS_OWNER, NOT_LEFT
+from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, IS_OWNER, NOT_LEFT, NOT_REMOVED
 from bot.services.turn import Turn
 from bot.texts.catalog import language_from_text, native_name
 from bot.texts.words import MEMBER_STATUS
@@ -77,7 +77,8 @@ class Joining:
 
     def routes(self) -> Sequence[Route]:
         return (
-            command(Command.START, self.start_command, "Join the network, or see the welcome again", rules=(IN_PRIVATE,)),
+            command(Command.START, self.start_command, "Join the network, or see the welcome again",
+                    rules=(IN_PRIVATE, NOT_REMOVED)),
             command(Command.PROFILE, self.profile_command, "See and change your profile"),
             command(Command.LANGUAGE, self.language_command, "Choose the language I use with you",
                     arguments=Arguments.TEXT),

@@ -29,6 +29,15 @@ class MemberStore(Protocol):
         """Store the profile, role, status and delivery preference (not the identities)."""
         ...
 
+    async def add_identity(self, member_id: int, identity: Identity) -> None:
+        """One more way the member is known (none if that identity is already someone's)."""
+        ...
+
+    async def listing(self, country: str = "", platform: str = "", language: str = "", topic: str = "",
+                      status: str = "", limit: int = 500) -> list[Member]:
+        """Members matching every filter given (forgotten ones left out), by number."""
+        ...
+
     async def touch(self, platform: str, user_id: str, chat_id: str | None, now: float) -> None:
         """The person just wrote: reachable again, seen now, and (when given) their chat."""
         ...

@@ -80,8 +80,9 @@ class Membership:
             await turn.refuse(Refusal("You have already left the network."))
             return
         await turn.say(
-            t("Do you really want to leave the network? You will no longer receive questions. "
-              "Your past replies stay in the network's archive."),
+            t("Do you really want to leave the network? You will no longer receive questions. Your profile, "
+              "questions and replies stay with the network; to delete your profile and take your name off "
+              "everything, send /forget instead."),
             buttons=[[turn.button(t("Yes, leave"), Press.LEAVE, turn.member.id, style=Style.DANGER)]],
         )
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Callable, Sequence
 
 from bot.ports import (
-    Address, Button, Capabilities, Envelope, Message, Outgoing, Priority, Purpose, Span, TemplateHint, rows_of,
+    Address, Button, Capabilities, Envelope, Message, Notice, Outgoing, Priority, Purpose, Span, TemplateHint, rows_of,
 )
 from bot.services.fitting import fit
 from bot.services.members import Recipient
@@ -82,8 +82,48 @@ class Messenger:
     async def edit(self, row: int, platform: str, message: Outgoing) -> int:
         return await self.outbox.enqueue_edit(row, fit(message, self.capabilities(platform)))
 
+    async def take_buttons_off(self, to: Address, message_id: str | None,
+                               stale: Callable[[Button], bool] = lambda button: True) -> None:
+        """The message a person pressed on loses the buttons that can no longer do anything,
+        so that none is pressed again; left as it is where the platform cannot edit."""
+        if message_id is None or not self.capabilities(to.platform).can_edit:
+            return
+        sent = await self.outbox.find_sent(to, message_id)
+        changed = without_buttons(sent.message, stale) if sent is not None else None
+        if sent is not None and changed is not None:
+            await self.outbox.enqueue_edit(sent.outbox_id, changed, keeps_text=True)
+
+    async def take_buttons_off_copies(self, discussion_id: int, purposes: Sequence[Purpose],
+                                      stale: Callable[[Button], bool]) -> int:
+        """Every copy of a discussion's messages of these purposes (a question's broadcast)
+        loses its stale buttons, where the platform can edit; returns how many will change.
+        Nothing new is sent where it cannot: an old button pressed there is refused politely."""
+        changed: dict[int, Outgoing | None] = {}
+        edits = []
+        for copy in await self.outbox.copies(discussion_id, [purpose.value for purpose in purposes]):
+            if not self.capabilities(copy.to.platform).can_edit:
+                continue
+            key = id(copy.message)  # copies that read alike share one message: worked out once
+            if key not in changed:
+                changed[key] = without_buttons(copy.message, stale)
+            if changed[key] is not None:
+                edits.append((copy.row, changed[key]))
+        await self.outbox.enqueue_edits(edits, keeps_text=True)
+        return len(edits)
+
 
 Part = str | Span
+
+
+def without_buttons(message: Outgoing, stale: Callable[[Button], bool]) -> Outgoing | None:
+    """The message without its stale buttons, or None when it has none to lose."""
+    if isinstance(message, Notice):
+        return None
+    rows = tuple(tuple(button for button in row if not stale(button)) for row in message.buttons)
+    rows = tuple(row for row in rows if row)
+    if rows == message.buttons:
+        return None
+    return replace(message, buttons=rows)
 
 
 def compose(*parts: Part, buttons: Sequence[Sequence[Button]] = (), reply_to: str | None = None,

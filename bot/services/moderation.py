@@ -24,6 +24,7 @@ from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore
 from bot.services.messaging import Compose, Messenger, compose, italic
 from bot.services.outbox import Waker
+from bot.services.replying import CARRY_REPLY_BUTTONS, reply_button_of
 from bot.services.routes import Arguments, Route, command, discussion_button, discussion_step, facilitator_button
 from bot.services.rules import IN_PRIVATE, IS_ASKER, IS_FACILITATOR, NOT_LEFT
 from bot.services.turn import Turn
@@ -36,6 +37,7 @@ class Press(StrEnum):
     EDIT = "ed"
     REJECT = "rj"
     REJECT_WITHOUT_REASON = "rn"
+    CONFIRM_REJECT = "rny"
     WITHDRAW = "wd"
 
 
@@ -88,6 +90,7 @@ class Moderation:
             facilitator_button(Press.EDIT, self.press_edit),
             facilitator_button(Press.REJECT, self.press_reject),
             facilitator_button(Press.REJECT_WITHOUT_REASON, self.press_reject_without_reason),
+            facilitator_button(Press.CONFIRM_REJECT, self.press_confirm_reject),
             discussion_button(Press.WITHDRAW, self.press_withdraw, rules=(NOT_LEFT, IS_ASKER)),
             discussion_step(Step.CLARIFY, self.clarification_request, rules=FACILITATOR_STEP),
             discussion_step(Step.EDIT, self.new_text, rules=FACILITATOR_STEP),
@@ -167,7 +170,21 @@ class Moderation:
                        discussion=discussion.id)
 
     async def press_reject_without_reason(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """Rejecting cannot be taken back: the message pressed on asks first."""
+        if discussion.state is not State.SUBMITTED:
+            await turn.refuse(await self.changes.explain(discussion))
+            return
+        t = turn.t
+        turn.notice = t("Reject it without a reason?")
+        await self.cards.show_to_presser(turn, compose(
+            t("Reject question #{number} without a reason? The asker is told only that it will not be shared.",
+              number=discussion.id), "\n\n", italic(discussion.text),
+            buttons=[[Button(t("Yes, reject it"), self.codec.encode(Press.CONFIRM_REJECT, discussion.id), Style.DANGER),
+                      Button(t("Write a reason"), self.codec.encode(Press.REJECT, discussion.id))]]))
+
+    async def press_confirm_reject(self, turn: Turn, discussion: Discussion, arg: str) -> None:
         await self._reject(turn, discussion, "")
+        await turn.take_buttons_off_pressed()
 
     # --- the facilitators' next message ---------------------------------------------------
 
@@ -284,6 +301,9 @@ class Moderation:
         await self.audit.record(turn, Action.WITHDRAW, withdrawn.id)
         self.schedule.cancel(withdrawn.id)
         await self.cards.refresh(withdrawn, acted_by=turn)
+        await self.messenger.take_buttons_off_copies(withdrawn.id, CARRY_REPLY_BUTTONS,
+                                                     reply_button_of(self.codec, withdrawn.id))
+        await turn.take_buttons_off_pressed()
         await self.cards.update(withdrawn.id, CardKind.DRAFT, lambda t: Card(
             t("Question #{number} was withdrawn by the asker", number=withdrawn.id)))
         await self._stop_asker_waiting(turn.member.id, withdrawn.id)

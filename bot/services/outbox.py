@@ -7,12 +7,13 @@ is the message (of any kind) and its template hint, as JSON.
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
 from bot.ports import (
-    Address, Button, Card, DeliveryReport, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
+    Address, Button, Card, DeliveryReport, Document, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
     TranscriptEntry,
 )
 
@@ -45,6 +46,16 @@ class SentMessage:
 
 
 @dataclass(frozen=True)
+class MessageCopy:
+    """One recipient's copy of a message about a discussion, as it reads now (its latest
+    edit, sent or still to go)."""
+
+    row: int
+    to: Address
+    message: Outgoing
+
+
+@dataclass(frozen=True)
 class CardCopy:
     """One facilitator's (or group's) copy of a card: where it went, in which language."""
 
@@ -59,9 +70,19 @@ class Outbox(Protocol):
         """Write the rows (in the caller's transaction when there is one); returns their ids."""
         ...
 
-    async def enqueue_edit(self, original_id: int, message: Outgoing) -> int:
+    async def enqueue_edit(self, original_id: int, message: Outgoing, keeps_text: bool = False) -> int:
         """Replace the message of row `original_id`: in place while it is still queued,
-        else as a new row that edits the sent message. Returns the row that will carry it."""
+        else as a new row that edits the sent message. Returns the row that will carry it.
+        `keeps_text`: only the buttons change (see Envelope.keeps_text)."""
+        ...
+
+    async def enqueue_edits(self, edits: Sequence[tuple[int, Outgoing]], keeps_text: bool = False) -> None:
+        """Many edits at once, as `enqueue_edit` does each (a broadcast's copies)."""
+        ...
+
+    async def copies(self, discussion_id: int, purposes: Sequence[str]) -> list[MessageCopy]:
+        """Every copy of the messages of these purposes about the discussion that was sent or
+        is still to go (not those given up), each as it reads now."""
         ...
 
     async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
@@ -95,12 +116,16 @@ class Outbox(Protocol):
 # --- the row body: a message of any kind, and its template hint, as JSON -------------------
 
 
-def encode_body(message: Outgoing, template: TemplateHint | None = None) -> str:
+def encode_body(message: Outgoing, template: TemplateHint | None = None, keeps_text: bool = False) -> str:
     body: dict[str, Any]
     if isinstance(message, Message):
         body = {"spans": _spans(message.spans), "buttons": _rows(message.buttons), "reply_to": message.reply_to}
         if message.title:
             body["title"] = message.title
+        if message.document is not None:
+            document = message.document
+            body["document"] = {"name": document.filename, "type": document.content_type,
+                                "data": base64.b64encode(document.data).decode("ascii")}
     elif isinstance(message, Card):
         body = {"kind": "card", "title": message.title, "status": message.status, "more": message.more,
                 "fields": [[f.label, f.value] for f in message.fields], "body": _spans(message.body),
@@ -110,12 +135,21 @@ def encode_body(message: Outgoing, template: TemplateHint | None = None) -> str:
                 "token": message.token, "prefill": message.prefill, "submit": message.submit,
                 "buttons": _rows(message.buttons), "multiline": message.multiline,
                 "interaction": message.interaction}
+        if message.insert_label:
+            body["insert_label"] = message.insert_label
     else:
         body = {"kind": "notice", "text": message.text, "interaction": message.interaction,
                 "refused": message.refused}
     if template is not None:
         body["template"] = {"preview": template.preview, "button": _button(template.button)}
+    if keeps_text:
+        body["keeps_text"] = True
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def body_keeps_text(text: str) -> bool:
+    """Whether a row's body is an edit of the buttons alone."""
+    return bool(json.loads(text).get("keeps_text"))
 
 
 def decode_body(text: str) -> tuple[Outgoing, TemplateHint | None]:
@@ -130,12 +164,15 @@ def decode_body(text: str) -> tuple[Outgoing, TemplateHint | None]:
         message = Prompt(question=_decode_spans(data["question"]), label=data["label"], token=data["token"],
                          prefill=data.get("prefill", ""), submit=data.get("submit", "Send"),
                          buttons=_decode_rows(data["buttons"]), multiline=data.get("multiline", True),
-                         interaction=data.get("interaction"))
+                         interaction=data.get("interaction"), insert_label=data.get("insert_label", ""))
     elif kind == "notice":
         message = Notice(data["text"], data["interaction"], data.get("refused", False))
     else:
+        document = data.get("document")
         message = Message(spans=_decode_spans(data["spans"]), buttons=_decode_rows(data["buttons"]),
-                          reply_to=data.get("reply_to"), title=data.get("title", ""))
+                          reply_to=data.get("reply_to"), title=data.get("title", ""),
+                          document=Document(document["name"], document["type"], base64.b64decode(document["data"]))
+                          if document else None)
     template = data.get("template")
     hint = TemplateHint(template["preview"], _decode_button(template["button"])) if template else None
     return message, hint

@@ -14,11 +14,13 @@ from bot.services.members import MemberStore
 
 
 class FacilitatorList(Protocol):
-    """The facilitators named in the configuration, per platform."""
+    """The facilitators named in the configuration or added at run time, per platform."""
 
     def lists(self, platform: str, user_id: str) -> bool: ...
 
     def has_list_for(self, platform: str) -> bool: ...
+
+    def everyone(self) -> dict[str, set[str]]: ...
 
 
 @dataclass(eq=False)
@@ -99,11 +101,11 @@ class People:
     async def unreachable(self, address: Address, reason: str) -> None:
         await self.members.mark_unreachable(address, reason)
 
-    async def enrol_facilitators(self, by_platform: dict[str, frozenset[str]]) -> None:
-        """At start: every facilitator named in the configuration is known, so that cards
-        reach them even before they have written to the bot."""
+    async def enrol_facilitators(self) -> None:
+        """At start: every facilitator named in the configuration or added at run time is
+        known, so that cards reach them even before they have written to the bot."""
         now = self.clock.now()
-        for platform, user_ids in by_platform.items():
+        for platform, user_ids in self.facilitators.everyone().items():
             for user_id in sorted(user_ids):
                 async with self.database.transaction():
                     member = await self.members.find_by_identity(platform, user_id)

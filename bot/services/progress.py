@@ -5,7 +5,7 @@ that cannot edit a message get no progress (see Cards.update)."""
 from __future__ import annotations
 
 from bot.ports import Purpose
-from bot.services.cards import Cards
+from bot.services.cards import Cards, ProgressLine
 from bot.services.conversation import UnitOfWork
 from bot.services.discussions import DiscussionStore
 from bot.services.outbox import Outbox, Waker
@@ -36,6 +36,13 @@ class BroadcastProgress:
         discussion = await self.discussions.get(discussion_id)
         if discussion is None:
             return
+        total, line = await self.line(discussion_id, finished)
+        async with self.database.transaction():
+            await self.cards.refresh(discussion, audience=total, progress=line)
+        self.waker.wake()
+
+    async def line(self, discussion_id: int, finished: bool) -> tuple[int, ProgressLine]:
+        """How many members the broadcast is for, and the line that says how far it is."""
         counts = await self.outbox.counts(discussion_id, Purpose.BROADCAST)
         total = sum(counts.values())
         sent = counts.get("sent", 0)
@@ -59,6 +66,7 @@ class BroadcastProgress:
                                 read=f"{read:,}")
             return text
 
-        async with self.database.transaction():
-            await self.cards.refresh(discussion, audience=total, progress=line)
-        self.waker.wake()
+        return total, line
+
+    async def under_way(self) -> set[int]:
+        return set(await self.outbox.broadcasting())

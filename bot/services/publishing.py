@@ -11,10 +11,10 @@ from enum import StrEnum
 from typing import Protocol, Sequence
 
 from bot.domain.discussions import Discussion, Reply, State, title_of
-from bot.domain.drafts import ANONYMOUS, Contribution, Draft
+from bot.domain.drafts import ANONYMOUS, Contribution, Draft, credited
 from bot.domain.members import Member
 from bot.domain.refusal import Refusal
-from bot.domain.summary import summarize
+from bot.domain.summary import covers, summarize
 from bot.ports import Button, Card, Purpose, Rows, Style, TemplateHint
 from bot.services.archive import Archive, ArchivedReply
 from bot.services.audit import Action, Audit
@@ -113,8 +113,8 @@ class Publishing:
         contributions it holds."""
         contributions = await self.contributions_of(closed)
         if contributions:
-            points = summarize(closed.text, [(c.author, c.text) for c in contributions])
-            draft = Draft(closed.id, "\n".join(f"{point.sentence} ({point.author})" for point in points))
+            points = summarize(closed.text, [(c.credit or c.author, c.text) for c in contributions])
+            draft = Draft(closed.id, "\n".join(credited(point.sentence, point.author) for point in points))
             await self.drafts.save(draft, now)
             await self.cards.send(closed.id, CardKind.DRAFT, lambda t: self.draft_card(t, closed, draft, contributions))
         else:
@@ -154,14 +154,15 @@ class Publishing:
 
 
     async def contributions_of(self, discussion: Discussion) -> list[Contribution]:
-        return [Contribution(await self._author(reply), reply.text)
-                for reply in await self.discussions.replies(discussion.id)]
+        return [await self._contribution(reply) for reply in await self.discussions.replies(discussion.id)]
 
-    async def _author(self, reply: Reply) -> str:
+    async def _contribution(self, reply: Reply) -> Contribution:
         if reply.anonymous:
-            return ANONYMOUS
+            return Contribution(ANONYMOUS, reply.text, ANONYMOUS)
         member = await self.members.get(reply.member_id)
-        return member.attribution() if member else "a former member"
+        if member is None:
+            return Contribution("a former member", reply.text, "a former member")
+        return Contribution(member.attribution(), reply.text, member.credit())
 
     def draft_card(self, t: Translator, discussion: Discussion, draft: Draft,
                    contributions: Sequence[Contribution]) -> Card:
@@ -193,9 +194,10 @@ class Publishing:
         draft = await self.drafts.get(discussion.id)
         if draft is not None and not draft.discarded and discussion.state is State.CLOSED:
             contributions = await self.contributions_of(discussion)
-            await turn.say(bold(t("Draft consolidated reply to question #{number}", number=discussion.id)), "\n\n",
-                           *consolidated_body(t, discussion, draft, contributions),
-                           buttons=self._draft_buttons(t, discussion))
+            # Whole, and kept as a copy of the draft's card: its buttons go when someone publishes it.
+            await self.cards.send_to(turn, discussion.id, CardKind.DRAFT, lambda t: compose(
+                bold(t("Draft consolidated reply to question #{number}", number=discussion.id)), "\n\n",
+                *consolidated_body(t, discussion, draft, contributions), buttons=self._draft_buttons(t, discussion)))
 
     # --- the facilitators' buttons on the draft -------------------------------------------
 
@@ -245,14 +247,20 @@ class Publishing:
         turn.notice = turn.t("Published to {count} members", count=len(recipients))
 
     async def press_edit_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """Editing starts from the draft as it stands: its key points, or the facilitator's
+        own whole text when one replaced them."""
         draft = await self._open_draft(turn, discussion)
         if draft is None:
+            return
+        if draft.full_text:
+            await self._ask_for_whole_text(turn, discussion, draft.full_text)
             return
         t = turn.t
         turn.notice = t("Send the new summary")
         await turn.ask(Step.SUMMARY,
-                       [t("Send the new key points, one per line: they replace the summary. "
-                          "To replace the whole text instead, press the button.")],
+                       [t("The key points of the draft to question #{number} as they stand are below: copy them, "
+                          "change what you like and send them back, one per line. To replace the whole text "
+                          "instead, press the button.", number=discussion.id)],
                        label=t("Key points, one per line"), prefill=draft.summary,
                        buttons=[[turn.button(t("Replace the whole text"), Press.WHOLE_TEXT, discussion.id,
                                              short=t("Whole text"))]],
@@ -262,10 +270,13 @@ class Publishing:
         draft = await self._open_draft(turn, discussion)
         if draft is None:
             return
+        contributions = await self.contributions_of(discussion)
+        whole = draft.full_text or compose(*consolidated_body(turn.t, discussion, draft, contributions)).text
+        await self._ask_for_whole_text(turn, discussion, whole)
+
+    async def _ask_for_whole_text(self, turn: Turn, discussion: Discussion, whole: str) -> None:
         t = turn.t
         turn.notice = t("Send the whole text")
-        contributions = await self.contributions_of(discussion)
-        whole = draft.full_text or compose(*consolidated_body(t, discussion, draft, contributions)).text
         await turn.ask(Step.FULL, [t("Send the whole consolidated reply as it should be published.")],
                        label=t("The consolidated reply"), prefill=whole, discussion=discussion.id)
 
@@ -290,7 +301,8 @@ class Publishing:
         await self.cards.update(discussion.id, CardKind.DRAFT,
                                 lambda t: self.draft_card(t, discussion, draft, contributions), acted_by=turn)
         await turn.say(turn.t("The draft is updated:"))
-        await turn.show(self.draft_card(turn.t, discussion, draft, contributions))
+        await self.cards.send_to(turn, discussion.id, CardKind.DRAFT,
+                                 lambda t: self.draft_card(t, discussion, draft, contributions))
 
     async def press_discard(self, turn: Turn, discussion: Discussion, arg: str) -> None:
         """Closing without publishing asks first, on the card of the one who pressed."""
@@ -305,6 +317,21 @@ class Publishing:
                            "/reopen {number}.", number=discussion.id),
             buttons=((Button(t("Yes, close it"), self.codec.encode(Press.CONFIRM_DISCARD, discussion.id), Style.DANGER),
                       Button(t("Keep it"), self.codec.encode(Press.KEEP_DRAFT, discussion.id))),)), hold=True)
+
+    async def draft_waiting(self, discussion: Discussion) -> Draft | None:
+        """The draft of a closed discussion while it waits for a facilitator (an empty one when
+        it closed with no replies), or None: published, discarded, or not closed."""
+        if discussion.state is not State.CLOSED:
+            return None
+        draft = await self.drafts.get(discussion.id) or Draft(discussion.id, "")
+        return None if draft.discarded else draft
+
+    async def send_draft_card(self, turn: Turn, discussion: Discussion, draft: Draft) -> None:
+        """The draft's card again, to the facilitator of this turn, kept up to date with the others."""
+        contributions = await self.contributions_of(discussion)
+        await self.cards.send_to(turn, discussion.id, CardKind.DRAFT, lambda t: (
+            self.draft_card(t, discussion, draft, contributions) if contributions
+            else self._no_replies_card(t, discussion)))
 
     async def press_keep_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
         draft = await self.drafts.get(discussion.id) or Draft(discussion.id, "")
@@ -380,6 +407,8 @@ def consolidated_body(t: Translator, discussion: Discussion, draft: Draft,
         parts += [bold(t("Key points")), "\n"]
         parts += [f"• {line}\n" for line in draft.summary.splitlines() if line.strip()]
         parts.append("\n")
+    if len(contributions) == 1 and covers(draft.summary, contributions[0].text):
+        return parts  # the key points hold the one reply whole: not repeated in full
     parts.append(bold(t.plural("{count} contribution", "{count} contributions", len(contributions))))
     for contribution in contributions:
         author = t("anonymous") if contribution.anonymous else contribution.author

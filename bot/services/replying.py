@@ -5,9 +5,9 @@ chose to stay anonymous."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Sequence
+from typing import Callable, Sequence
 
 from bot.domain.discussions import MAX_REPLY_CHARS, Discussion, check_text
 from bot.domain.refusal import Refusal
@@ -18,7 +18,9 @@ from bot.services.language import LanguageDetection
 from bot.services.members import MemberStore
 from bot.services.messaging import Messenger, bold, compose
 from bot.services.routes import Route, discussion_button, discussion_step, step
+from bot.services.rules import NOT_LEFT, NOT_MUTED
 from bot.services.turn import Turn
+from bot.services.watch import Watch
 from bot.texts.catalog import Translator
 
 
@@ -41,6 +43,18 @@ def reply_buttons(t: Translator, codec: ButtonCodec, discussion_id: int) -> list
                    short=t("Reply anonymously"))]
 
 
+# The messages that carry a question's Reply buttons to the network.
+CARRY_REPLY_BUTTONS = (Purpose.BROADCAST, Purpose.REMINDER)
+
+
+def reply_button_of(codec: ButtonCodec, discussion_id: int) -> Callable[[Button], bool]:
+    """Whether a button replies to this discussion: once it closes, such buttons go."""
+    def replies_to_it(button: Button) -> bool:
+        decoded = codec.decode(button.token)
+        return isinstance(decoded, ButtonAction) and decoded.action == Press.REPLY and decoded.subject == discussion_id
+    return replies_to_it
+
+
 @dataclass(eq=False)
 class Replying:
     discussions: DiscussionStore
@@ -49,12 +63,13 @@ class Replying:
     codec: ButtonCodec
     detector: LanguageDetection
     languages: tuple[str, ...]
+    watch: Watch = field(default_factory=Watch)
 
     def routes(self) -> Sequence[Route]:
         return (
-            discussion_button(Press.REPLY, self.press_reply),
-            discussion_button(Press.REPLY_WITH_KEPT_TEXT, self.press_reply_with_kept_text),
-            discussion_step(Step.REPLY, self.answer),
+            discussion_button(Press.REPLY, self.press_reply, rules=(NOT_LEFT, NOT_MUTED)),
+            discussion_button(Press.REPLY_WITH_KEPT_TEXT, self.press_reply_with_kept_text, rules=(NOT_LEFT, NOT_MUTED)),
+            discussion_step(Step.REPLY, self.answer, rules=(NOT_LEFT, NOT_MUTED)),
             step(Step.WHICH_QUESTION, self.answer_which),
         )
 
@@ -81,6 +96,10 @@ class Replying:
 
     async def answer(self, turn: Turn, discussion: Discussion, text: str, data: dict) -> None:
         await self.receive(turn, discussion, text, bool(data.get("anonymous")))
+
+    def replies_to(self, message: Outgoing) -> bool:
+        """Whether a message is about questions one can reply to (it carries Reply buttons)."""
+        return bool(self._reply_actions(message))
 
     async def reply_to_message(self, turn: Turn, message: Outgoing, text: str) -> bool:
         """The person used the platform's reply-to on one of the bot's messages: when it
@@ -133,6 +152,7 @@ class Replying:
             return
         language = self.detector.detect(checked, self.languages, turn.member.language or discussion.language)
         await self.discussions.add_reply(discussion.id, turn.member.id, checked, anonymous, turn.now, language)
+        self.watch.changed()
         await turn.stop_waiting()
         turn.notice = turn.t("Reply sent")
         await turn.say(turn.t("Thank you! Your reply was sent to the asker and will be part of the consolidated reply."))

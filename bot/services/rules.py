@@ -38,10 +38,12 @@ class Rule(Protocol):
 class SimpleRule:
     name: str
     refused: Callable[[Attempt], bool]
-    refusal: Refusal
+    refusal: Refusal | Callable[[Attempt], Refusal]
 
     def check(self, attempt: Attempt) -> Refusal | None:
-        return self.refusal if self.refused(attempt) else None
+        if not self.refused(attempt):
+            return None
+        return self.refusal(attempt) if callable(self.refusal) else self.refusal
 
 
 def first_refusal(rules: Sequence[Rule], attempt: Attempt) -> tuple[Rule, Refusal] | None:
@@ -59,6 +61,18 @@ NOT_A_STRANGER_IN_A_GROUP = SimpleRule(
     # Talking in a group does not make a person a member.
     lambda a: a.sender.in_group and a.member is None and not a.listed_facilitator,
     ONLY_FACILITATORS,
+)
+NOT_REMOVED = SimpleRule(
+    "was not removed by the facilitators",
+    lambda a: a.member is not None and a.member.removed_reason is not None,
+    lambda a: Refusal("The facilitators removed you from the network: {reason}",
+                      {"reason": a.member.removed_reason if a.member else ""}),
+)
+NOT_MUTED = SimpleRule(
+    "is not muted",
+    lambda a: a.member is not None and a.member.muted_reason is not None,
+    lambda a: Refusal("The facilitators have paused your questions and replies: {reason}",
+                      {"reason": a.member.muted_reason if a.member else ""}),
 )
 NOT_LEFT = SimpleRule(
     "has not left the network",

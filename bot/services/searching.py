@@ -53,10 +53,15 @@ class Searching:
                              words=words.strip()[:100]))
             return
         parts: list[Part] = [bold(t("What the network has discussed about “{words}”:", words=words.strip()[:100]))]
-        for number, hit in enumerate(hits, start=1):
-            parts += ["\n\n", bold(f"{number}. {hit.title}"), f" ({t.month(hit.published_at)})\n",
-                      _plain_snippet(hit), "\n", f"/read {hit.discussion_id}"]
-        await turn.say(*parts)
+        buttons = []
+        # Each result goes by the number /read takes, and has its own button to open it.
+        for hit in hits:
+            parts += ["\n\n", bold(f"#{hit.discussion_id} {hit.title}"), f" ({t.month(hit.published_at)})"]
+            snippet = _plain_snippet(hit)
+            if snippet:
+                parts += ["\n", snippet]
+            buttons.append([turn.button(t("Read #{number}", number=hit.discussion_id), Press.READ, hit.discussion_id)])
+        await turn.say(*parts, buttons=buttons)
 
     async def read(self, turn: Turn, argument: str) -> None:
         number = argument.strip().lstrip("#")

@@ -23,6 +23,9 @@ from bot.services.messaging import Messenger, Part, compose
 from bot.texts.catalog import Translator
 
 
+TOAST_CHARS = 120  # a refusal longer than this is said as a message: a toast is read at a glance
+
+
 class Form(StrEnum):
     """The token of a prompt's form: its subject is the member, its arg the nonce of the
     step it answers, so a form left open after the conversation moved on is refused."""
@@ -46,6 +49,8 @@ class Turn:
     pressed_message: str | None = None
     # True when this event is the first the bot ever got from this person.
     is_new: bool = False
+    # True when this event is a button press (answered by a notice: a toast where there are toasts).
+    is_press: bool = False
     notice: str | None = None
     refused: bool = False
     said: int = 0
@@ -63,10 +68,16 @@ class Turn:
         return await self.messenger.say(self.origin, self.member.id, message)
 
     async def refuse(self, refusal: Refusal) -> None:
-        """Tell the person why not; for a button press also as its short notice."""
+        """Tell the person why not, once: a button press where the platform has toasts hears a
+        short refusal as the press's notice alone (a late press on a stale button gets one
+        answer, not a toast and a message saying the same); a longer one, or anything else,
+        as a message."""
         text = self.t(refusal.reason, **refusal.params)
         self.refused = True
-        self.notice = text
+        if self.is_press and self.interaction is not None and self.capabilities.can_toast and len(text) <= TOAST_CHARS:
+            self.notice = text
+            return
+        self.notice = None if self.is_press else text
         await self.say(text)
 
     async def ask(self, step: StrEnum, question: Sequence[Part], label: str, prefill: str = "",
@@ -81,6 +92,7 @@ class Turn:
             question=spans, label=label, token=self.codec.encode(Form.ANSWER, self.member.id, nonce),
             prefill=prefill, submit=self.t("Send"), buttons=rows_of(buttons),
             interaction=self.interaction if opens_form else None,
+            insert_label=self.t("Edit the text") if prefill else "",
         ))
 
     async def wait_for(self, step: StrEnum, **data: object) -> None:
@@ -91,6 +103,10 @@ class Turn:
 
     async def waiting(self) -> Conversation | None:
         return await self.conversations.get(self.member.id)
+
+    async def take_buttons_off_pressed(self) -> None:
+        """The message pressed on has done its work: its buttons go, so none is pressed again."""
+        await self.messenger.take_buttons_off(self.origin, self.pressed_message)
 
     def button(self, label: str, action: StrEnum, subject: int, arg: str = "", style: Style = Style.DEFAULT,
                short: str = "") -> Button:

@@ -26,6 +26,7 @@ from babel.numbers import format_decimal
 log = logging.getLogger(__name__)
 
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+DAY = 86400.0
 
 
 def N_(message: str) -> str:
@@ -80,6 +81,19 @@ class Translator:
         moment = _moment(timestamp, zone)
         return get_datetime_format("medium", locale=self.locale).format(
             format_time(moment, "short", locale=self.locale), self.date(timestamp, zone))
+
+    def until(self, timestamp: float, now: float, zone: str = "UTC") -> str:
+        """When something ends, as said after "until": its time when less than a day away
+        ("18:00 UTC today", "tomorrow at 09:00 UTC"), else its date."""
+        if not 0 < timestamp - now < DAY:
+            return self.date(timestamp, zone)
+        end = _moment(timestamp, zone)
+        time_of_day = format_time(end, "short", locale=self.locale)
+        if zone == "UTC":  # broadcasts go to readers in every time zone: say which one
+            time_of_day = f"{time_of_day} UTC"
+        if end.date() == _moment(now, zone).date():
+            return self(N_("{time} today"), time=time_of_day)
+        return self(N_("tomorrow at {time}"), time=time_of_day)
 
     def month(self, timestamp: float) -> str:
         """"décembre 2026"."""

@@ -55,6 +55,8 @@ class SlackMessage:
     thread_ts: str | None = None
     edits: int = 0
     ephemeral_for: str | None = None  # shown to this person only
+    # A file shared with the message: its name, title and bytes.
+    file: dict[str, Any] | None = None
 
     @property
     def mrkdwn(self) -> str:
@@ -153,6 +155,7 @@ class FakeSlack:
         self.views: dict[str, View] = {}
         self.homes: dict[str, View] = {}  # user id -> their published App Home
         self.requests: list[Request] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> what was announced and posted
         self.deliveries: list[Delivery] = []
         self.events_url = ""  # the bot's /slack/events, in HTTP mode
         self.storm = 0  # the next this-many chat.postMessage calls are refused with 429
@@ -175,6 +178,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -259,6 +263,42 @@ class FakeSlack:
             self.messages.setdefault(channel, []).append(message)
             self._changed.notify_all()
         return {"channel": channel, "ts": message.ts, "message": message.as_json()}
+
+    # Files: an upload address, the bytes posted there, then the share in a conversation.
+
+    async def _files_getUploadURLExternal(self, params: dict) -> dict:
+        filename, length = str(params.get("filename", "")), int(params.get("length", 0) or 0)
+        if not filename or length <= 0:
+            raise Refused("invalid_arguments")
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = {"id": file_id, "name": filename, "length": length, "data": None}
+        return {"upload_url": f"http://127.0.0.1:{self.port}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="not found")
+        data = await request.read()
+        if len(data) != upload["length"]:
+            return web.Response(status=400, text="length mismatch")
+        upload["data"] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _files_completeUploadExternal(self, params: dict) -> dict:
+        files = _json(params.get("files", "[]"))
+        channel = self._channel(str(params.get("channel_id", "")))
+        shared = []
+        for item in files:
+            upload = self.uploads.get(str(item.get("id")))
+            if upload is None or upload["data"] is None:
+                raise Refused("file_not_found")
+            shared.append({"id": upload["id"], "name": upload["name"], "title": item.get("title") or upload["name"]})
+            message = SlackMessage(channel, self._next_ts(), str(params.get("initial_comment", "")), [],
+                                   file={**upload, "title": item.get("title")})
+            async with self._changed:
+                self.messages.setdefault(channel, []).append(message)
+                self._changed.notify_all()
+        return {"files": shared}
 
     async def _chat_postEphemeral(self, params: dict) -> dict:
         channel = self._channel(str(params.get("channel", "")))
@@ -416,14 +456,14 @@ class FakeSlack:
 
     # --- the driver: requests from Slack to the bot ----------------------------------------------
 
-    def sign(self, body: str, timestamp: int, secret: str | None = None) -> str:
-        base = f"v0:{timestamp}:{body}".encode()
+    def sign(self, body: str | bytes, timestamp: int, secret: str | None = None) -> str:
+        base = f"v0:{timestamp}:".encode() + (body if isinstance(body, bytes) else body.encode())
         return "v0=" + hmac.new((secret or self.signing_secret).encode(), base, hashlib.sha256).hexdigest()
 
-    async def post(self, kind: str, body: str, content_type: str, secret: str | None = None,
+    async def post(self, kind: str, body: str | bytes, content_type: str, secret: str | None = None,
                    timestamp: int | None = None, retry: int | None = None) -> Delivery:
         """POST a request to the bot as Slack does: signed with the signing secret (or `secret`)
-        at `timestamp` (now by default)."""
+        at `timestamp` (now by default). Bytes go as they are, valid UTF-8 or not."""
         assert self._session is not None and self.events_url, "the bot's events_url is not set"
         stamp = int(time.time()) if timestamp is None else timestamp
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": str(stamp),
@@ -431,7 +471,8 @@ class FakeSlack:
         if retry is not None:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
         started = time.monotonic()
-        async with self._session.post(self.events_url, data=body.encode(), headers=headers) as response:
+        raw = body if isinstance(body, bytes) else body.encode()
+        async with self._session.post(self.events_url, data=raw, headers=headers) as response:
             text = await response.text()
             delivery = Delivery(kind, response.status, time.monotonic() - started, text)
         self.deliveries.append(delivery)

@@ -33,6 +33,21 @@ class Refused(Exception):
 
 
 @dataclass
+class Fault:
+    status: int
+    until: float  # time.monotonic()
+    retry_after: int | None = None
+    carried_out: int = 0
+
+    @property
+    def description(self) -> str:
+        if self.status == 429:
+            return f"Too Many Requests: retry after {self.retry_after or 1}"
+        return {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}.get(
+            self.status, f"Error {self.status}")
+
+
+@dataclass
 class SentMessage:
     message_id: int
     chat_id: int
@@ -41,6 +56,8 @@ class SentMessage:
     buttons: list[list[dict[str, str]]]
     reply_to: int | None = None
     edits: int = 0
+    # A file sent with sendDocument: its name, type and bytes.
+    document: dict[str, Any] | None = None
 
     def labels(self) -> list[str]:
         return [button["text"] for row in self.buttons for button in row]
@@ -76,6 +93,8 @@ class FakeTelegram:
         self.answers: list[dict[str, Any]] = []  # answerCallbackQuery calls
         self.pressed_at: dict[str, float] = {}  # callback query id -> when the person pressed
         self.blocked: set[int] = set()
+        # Inline mode, as @BotFather's /setinline turns it on: buttons may then fill the message box.
+        self.inline_mode = False
         self.webhook: dict[str, Any] | None = None
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -87,20 +106,25 @@ class FakeTelegram:
         self._chat_tokens: dict[int, tuple[float, float]] = {}
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
+        self._fault: Fault | None = None
+        self.carried_out: list[int] = []  # chats a message reached although the bot was answered an error
         self.port = 0
 
     # --- life ------------------------------------------------------------------------------
 
     async def __aenter__(self) -> "FakeTelegram":
+        await self._serve(0)
+        self._session = ClientSession()
+        return self
+
+    async def _serve(self, port: int) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._api)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._session = ClientSession()
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._session:
@@ -111,6 +135,28 @@ class FakeTelegram:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/bot"
+
+    # --- faults ----------------------------------------------------------------------------
+
+    def fail_with(self, status: int, for_seconds: float, retry_after: int | None = None, carried_out: int = 0) -> None:
+        """Answer every call with `status` for the next `for_seconds`, as in an outage (500,
+        502) or a flood wait (429, with `retry_after`). The first `carried_out` messages sent
+        in it reach their chat all the same, as when a gateway fails after Telegram took one."""
+        if status == 429 and retry_after is None:
+            retry_after = 1
+        self._fault = Fault(status, time.monotonic() + for_seconds, retry_after, carried_out)
+
+    def recover(self) -> None:
+        self._fault = None
+
+    async def go_down(self) -> None:
+        """Stop listening: the bot's connections are refused until `come_back`."""
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def come_back(self) -> None:
+        await self._serve(self.port)
 
     @property
     def refused(self) -> list[Request]:
@@ -129,6 +175,17 @@ class FakeTelegram:
         if handler is None:
             record.refused = f"unknown method {method}"
             return _error(404, "Not Found: method not found")
+        fault = self._fault
+        if fault is not None and time.monotonic() < fault.until:
+            if fault.carried_out > 0 and method == "sendMessage":
+                fault.carried_out -= 1
+                try:
+                    await handler(params)
+                    self.carried_out.append(int(params["chat_id"]))
+                except Refused:
+                    pass
+            record.refused = fault.description
+            return _error(fault.status, fault.description, fault.retry_after)
         try:
             result = await handler(params)
         except Refused as refusal:
@@ -137,7 +194,7 @@ class FakeTelegram:
         return web.json_response({"ok": True, "result": result})
 
     async def _getMe(self, params: dict) -> dict:
-        return BOT_USER
+        return {**BOT_USER, "supports_inline_queries": self.inline_mode}
 
     async def _getUpdates(self, params: dict) -> list:
         offset = int(params.get("offset") or 0)
@@ -186,6 +243,25 @@ class FakeTelegram:
             self._changed.notify_all()
         return message.as_json()
 
+    async def _sendDocument(self, params: dict) -> dict:
+        chat_id = int(params["chat_id"])
+        self._check_pace(chat_id)
+        if chat_id in self.blocked:
+            raise Refused(403, "Forbidden: bot was blocked by the user")
+        document = params.get("document")
+        if not isinstance(document, dict) or not document["data"]:
+            raise Refused(400, "Bad Request: there is no document in the request")
+        if len(params.get("caption", "")) > 1024:
+            raise Refused(400, "Bad Request: message caption is too long")
+        message = SentMessage(next(self._message_ids), chat_id, params.get("caption", ""), params.get("caption", ""),
+                              [], document=document)
+        async with self._changed:
+            self.chats.setdefault(chat_id, []).append(message)
+            self._changed.notify_all()
+        return {**message.as_json(), "document": {"file_id": f"file-{message.message_id}",
+                                                  "file_unique_id": f"u{message.message_id}",
+                                                  "file_name": document["filename"]}}
+
     async def _editMessageText(self, params: dict) -> dict:
         chat_id = int(params["chat_id"])
         self._check_pace(chat_id)
@@ -201,8 +277,13 @@ class FakeTelegram:
         return message.as_json()
 
     async def _editMessageReplyMarkup(self, params: dict) -> dict:
-        message = self._find(int(params["chat_id"]), int(params["message_id"]))
+        chat_id = int(params["chat_id"])
+        self._check_pace(chat_id)
+        message = self._find(chat_id, int(params["message_id"]))
         markup = _buttons(params.get("reply_markup"))
+        if markup == message.buttons:
+            raise Refused(400, "Bad Request: message is not modified: specified new message content and reply "
+                               "markup are exactly the same as a current content and reply markup of the message")
         async with self._changed:
             message.buttons = markup
             self._changed.notify_all()
@@ -235,6 +316,11 @@ class FakeTelegram:
         markup = _buttons(params.get("reply_markup"))
         for row in markup:
             for button in row:
+                if "switch_inline_query_current_chat" in button:
+                    # It fills the message box with "@bot text": the bot must have inline mode.
+                    if not self.inline_mode or len(button["switch_inline_query_current_chat"]) > 256:
+                        raise Refused(400, "Bad Request: BUTTON_TYPE_INVALID")
+                    continue
                 data = button.get("callback_data", "")
                 if not 1 <= len(data.encode()) <= 64:
                     raise Refused(400, "Bad Request: BUTTON_DATA_INVALID")
@@ -256,8 +342,9 @@ class FakeTelegram:
 
     async def feed(self, update: dict[str, Any]) -> None:
         update = {"update_id": next(self._update_ids), **update}
-        if "callback_query" in update:
-            self.pressed_at[update["callback_query"]["id"]] = time.monotonic()
+        query = update.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            self.pressed_at[query["id"]] = time.monotonic()
         if self.webhook:
             assert self._session is not None
             headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"]} if self.webhook.get(
@@ -408,6 +495,9 @@ async def _params(request: web.Request) -> dict[str, Any]:
     form = await request.post()
     params: dict[str, Any] = {}
     for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = {"filename": value.filename, "content_type": value.content_type, "data": value.file.read()}
+            continue
         text = str(value)
         if key in ("reply_markup", "commands", "reply_parameters", "allowed_updates", "entities"):
             try:

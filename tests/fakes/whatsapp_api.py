@@ -36,6 +36,8 @@ API_VERSION = "v21.0"
 WINDOW = 24 * 3600.0
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_DOCUMENT = 100 * 1024 * 1024
 MAX_INTERACTIVE_BODY = 1024
 MAX_BUTTON_TITLE = 20
 MAX_ROW_TITLE = 24
@@ -82,6 +84,7 @@ class SentMessage:
     context: str | None = None
     template: str | None = None
     at: float = 0.0
+    document: dict[str, Any] | None = None  # the uploaded file a document message carries
 
     def labels(self) -> list[str]:
         return [title for title, _ in self.buttons]
@@ -120,9 +123,11 @@ class FakeWhatsApp:
         self.templates = {(t.name, t.language): t for t in templates}
         self.requests: list[Request] = []
         self.chats: dict[str, list[SentMessage]] = {}
+        self.media: dict[str, dict[str, Any]] = {}  # uploaded files by media id
         self.last_inbound: dict[str, float] = {}
         self.not_on_whatsapp: set[str] = set()
         self.refuse_next: deque[GraphError] = deque()  # errors to answer the next sends with
+        self._failing: tuple[int, float] | None = None  # (HTTP status, until time.monotonic()): an outage
         self.webhook_url: str | None = None
         self.webhook_answers: list[int] = []  # the bot's answers to status callbacks
         self._ids = itertools.count(1)
@@ -142,6 +147,7 @@ class FakeWhatsApp:
     async def __aenter__(self) -> "FakeWhatsApp":
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_post("/{version}/{phone_number_id}/media", self._upload)
         app.router.add_get("/{version}/{phone_number_id}", self._phone_number)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -208,7 +214,46 @@ class FakeWhatsApp:
         return web.json_response({"messaging_product": "whatsapp", "contacts": [{"input": message.to, "wa_id": message.to}],
                                   "messages": [{"id": message.id}]})
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Media for later messages: a multipart form with the file, its type, and the product."""
+        if not self._authorised(request):
+            return _error(GraphError(190, "Invalid OAuth access token - Cannot parse access token", http_status=401))
+        form = await request.post()
+        upload = form.get("file")
+        if form.get("messaging_product") != "whatsapp" or not isinstance(upload, web.FileField):
+            return _error(GraphError(100, "Invalid parameter", "messaging_product and file are required"))
+        data = upload.file.read()
+        if len(data) > MAX_DOCUMENT:
+            return _error(GraphError(131052, "Media upload error", "the file is larger than 100 MB"))
+        media_id = f"{len(self.media) + 1:016d}"
+        self.media[media_id] = {"filename": upload.filename, "mime_type": str(form.get("type", "")), "data": data}
+        return web.json_response({"id": media_id})
+
+    def _document(self, to: str, payload: dict[str, Any]) -> SentMessage:
+        document = _dict(payload.get("document"))
+        media = self.media.get(str(document.get("id", "")))
+        if media is None:
+            raise GraphError(131053, "Media upload error", "document.id is not an uploaded media id")
+        caption = document.get("caption", "")
+        if not isinstance(caption, str) or len(caption) > MAX_CAPTION:
+            raise GraphError(131009, "Parameter value is not valid", f"caption longer than {MAX_CAPTION} characters")
+        return SentMessage(self._new_id(), to, "document", caption, at=self.clock(),
+                           document={**media, "filename": document.get("filename") or media["filename"]})
+
+    def fail_with(self, status: int, for_seconds: float = float("inf")) -> None:
+        """Answer every send with a server error (500, or 503 "temporarily unavailable") for
+        the next `for_seconds`, or until `recover`: the Cloud API in an outage."""
+        self._failing = (status, time.monotonic() + for_seconds)
+
+    def recover(self) -> None:
+        self._failing = None
+
     def _accept(self, payload: Any) -> SentMessage:
+        if self._failing is not None and time.monotonic() < self._failing[1]:
+            status = self._failing[0]
+            if status == 503:
+                raise GraphError(2, "Service temporarily unavailable", http_status=503)
+            raise GraphError(1, "An unknown error occurred", http_status=status)
         if self.refuse_next:
             raise self.refuse_next.popleft()
         if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
@@ -223,6 +268,8 @@ class FakeWhatsApp:
             message = self._interactive(to, payload)
         elif kind == "template":
             message = self._template(to, payload)
+        elif kind == "document":
+            message = self._document(to, payload)
         else:
             raise GraphError(131051, "Unsupported message type", f"type {kind!r} is not supported here")
         context = payload.get("context")

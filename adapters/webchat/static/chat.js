@@ -40,6 +40,8 @@ function showPicker(session) {
   $("switch").hidden = true;
   $("pick").hidden = false;
   $("status").textContent = _("choose who you are");
+  // Facilitators first: the demo starts with one of them approving a question.
+  $("pick").insertBefore($("facilitators-block"), $("members-block"));
   const members = $("members"), facilitators = $("facilitators");
   members.replaceChildren();
   facilitators.replaceChildren();
@@ -141,6 +143,14 @@ function fill(item, entry, fromBot) {
     body.append(node);
   }
   item.append(body);
+  if (entry.document) {
+    const file = document.createElement("a");
+    file.className = "document";
+    file.href = entry.document.url;
+    file.download = entry.document.name;
+    file.textContent = entry.document.name;
+    item.append(file);
+  }
   if (entry.buttons && entry.buttons.length) {
     const buttons = document.createElement("div");
     buttons.className = "buttons";
@@ -211,8 +221,14 @@ document.addEventListener("DOMContentLoaded", () => {
     const text = $("message").value.trim();
     if (text && sendText(text)) $("message").value = "";
   });
+  // With a physical keyboard Enter sends (Shift+Enter for a new line); on a phone's keyboard
+  // Enter makes a new line and the Send button sends, as in the phone's own chat apps.
+  const touchKeyboard = window.matchMedia("(pointer: coarse)");
   $("message").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); $("composer").requestSubmit(); }
+    if (event.key === "Enter" && !event.shiftKey && !touchKeyboard.matches) {
+      event.preventDefault();
+      $("composer").requestSubmit();
+    }
   });
   $("cancel-reply").addEventListener("click", stopReply);
   $("new-member").addEventListener("click", () => pick("new"));
