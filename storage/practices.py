@@ -1,0 +1,259 @@
+"""Good practices, their countries and themes, the facilitators' cards about them, full-text
+search over their titles and summaries (FTS5, ranked with bm25), and the tags accepted for
+consolidated replies."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import aiosqlite
+
+from bot.domain.practices import Practice, PracticeDraft, State, Status
+from bot.ports import Address
+from bot.services.archive import search_terms, significant_terms
+from bot.services.outbox import CardCopy
+from bot.services.practices import PracticeHit, TaggedReply
+from storage.database import Database
+
+_COLUMNS = ("id, title, summary, implementing_entities, status, primary_sdg, secondary_sdgs, source_organization,"
+            " source_link, language, submitted_by, state, state_by, reason, created_at, updated_at")
+# Candidates read from the full-text index for "similar solutions", before ranking.
+SIMILAR_CANDIDATES = 30
+
+
+class SqlitePracticeStore:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    # --- records ----------------------------------------------------------------------------
+
+    async def create(self, draft: PracticeDraft, submitted_by: int | None, state: State, now: float,
+                     import_key: str | None = None) -> Practice:
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT INTO practice (title, summary, implementing_entities, status, primary_sdg, secondary_sdgs,"
+                " source_organization, source_link, language, submitted_by, state, import_key, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (draft.title, draft.summary, draft.implementing_entities, draft.status.value, draft.primary_sdg,
+                 _goals(draft.secondary_sdgs), draft.source_organization, draft.source_link, draft.language,
+                 submitted_by, state.value, import_key, now, now))
+            practice_id = int(cursor.lastrowid or 0)
+            await _write_tags(connection, practice_id, draft)
+        practice = await self.get(practice_id)
+        assert practice is not None
+        return practice
+
+    async def update_imported(self, practice_id: int, draft: PracticeDraft, now: float) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "UPDATE practice SET title = ?, summary = ?, implementing_entities = ?, status = ?, primary_sdg = ?,"
+                " secondary_sdgs = ?, source_organization = ?, source_link = ?, language = ?, updated_at = ?"
+                " WHERE id = ?",
+                (draft.title, draft.summary, draft.implementing_entities, draft.status.value, draft.primary_sdg,
+                 _goals(draft.secondary_sdgs), draft.source_organization, draft.source_link, draft.language, now,
+                 practice_id))
+            await connection.execute("DELETE FROM practice_country WHERE practice_id = ?", (practice_id,))
+            await connection.execute("DELETE FROM practice_theme WHERE practice_id = ?", (practice_id,))
+            await _write_tags(connection, practice_id, draft)
+
+    async def find_imported(self, import_key: str) -> Practice | None:
+        row = await self.database.fetch_one("SELECT id FROM practice WHERE import_key = ?", (import_key,))
+        return await self.get(row["id"]) if row else None
+
+    async def get(self, practice_id: int) -> Practice | None:
+        found = await self._load([practice_id])
+        return found[0] if found else None
+
+    async def decide(self, practice: Practice) -> bool:
+        """Store an approval or rejection, unless someone decided first (False then)."""
+        async with self.database.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE practice SET state = ?, state_by = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?",
+                (practice.state.value, practice.state_by, practice.reason, practice.updated_at, practice.id,
+                 State.SUBMITTED.value))
+            return cursor.rowcount == 1
+
+    async def submitted_by(self, member_id: int) -> list[Practice]:
+        rows = await self.database.fetch_all(
+            "SELECT id FROM practice WHERE submitted_by = ? ORDER BY id", (member_id,))
+        return await self._load([row["id"] for row in rows])
+
+    async def waiting(self) -> list[Practice]:
+        rows = await self.database.fetch_all("SELECT id FROM practice WHERE state = ? ORDER BY id",
+                                             (State.SUBMITTED.value,))
+        return await self._load([row["id"] for row in rows])
+
+    # --- finding ----------------------------------------------------------------------------
+
+    async def theme_counts(self) -> dict[str, int]:
+        rows = await self.database.fetch_all(
+            "SELECT t.theme, count(*) AS n FROM practice_theme t JOIN practice p ON p.id = t.practice_id"
+            " WHERE p.state = ? GROUP BY t.theme", (State.APPROVED.value,))
+        return {row["theme"]: row["n"] for row in rows}
+
+    async def browse(self, themes: Sequence[str], countries: Sequence[str], limit: int) -> tuple[list[Practice], int]:
+        """Approved practices with every theme and every country given, newest first; and how
+        many there are in all."""
+        where, parameters = _filters(themes, countries)
+        total = await self.database.fetch_one(f"SELECT count(*) FROM practice p WHERE {where}", parameters)
+        rows = await self.database.fetch_all(
+            f"SELECT p.id FROM practice p WHERE {where} ORDER BY p.id DESC LIMIT ?", (*parameters, limit))
+        return await self._load([row["id"] for row in rows]), int(total[0]) if total else 0
+
+    async def search(self, words: str, limit: int = 5) -> list[PracticeHit]:
+        """Approved practices holding every word (the last one may be unfinished), else any of
+        them; best first by bm25 over title and summary, each with a few words around a match."""
+        terms = search_terms(words)
+        if not terms:
+            return []
+        phrases = [_quote(term) for term in terms]
+        hits = await self._match(" AND ".join(phrases), limit)
+        if not hits and len(terms[-1]) >= 4:
+            stem = terms[-1][:6] if len(terms[-1]) >= 6 else terms[-1][:4]
+            hits = await self._match(" AND ".join([*phrases[:-1], _quote(stem) + "*"]), limit)
+        if not hits and len(phrases) > 1:
+            hits = await self._match(" OR ".join(phrases), limit)
+        return hits
+
+    async def _match(self, query: str, limit: int) -> list[PracticeHit]:
+        rows = await self.database.fetch_all(
+            "SELECT p.id, p.title, f.rank AS rank, snippet(practice_fts, 1, '', '', '…', 24) AS snippet"
+            " FROM practice_fts f JOIN practice p ON p.id = f.rowid"
+            " WHERE practice_fts MATCH ? AND p.state = ? ORDER BY f.rank LIMIT ?",
+            (query, State.APPROVED.value, limit))
+        return [PracticeHit(row["id"], row["title"], " ".join((row["snippet"] or "").split()), -float(row["rank"]))
+                for row in rows]
+
+    async def similar(self, practice: Practice, limit: int = 3) -> list[Practice]:
+        """Other approved practices close to this one: each shared theme and country counts
+        one, and a match of the title's and summary's words counts up to two (by bm25 order)."""
+        scores: dict[int, float] = {}
+        rows = await self.database.fetch_all(
+            "SELECT p.id,"
+            " (SELECT count(*) FROM practice_theme t WHERE t.practice_id = p.id AND t.theme IN"
+            "   (SELECT theme FROM practice_theme WHERE practice_id = :id)) AS themes,"
+            " (SELECT count(*) FROM practice_country c WHERE c.practice_id = p.id AND c.code IN"
+            "   (SELECT code FROM practice_country WHERE practice_id = :id)) AS countries"
+            " FROM practice p WHERE p.state = :approved AND p.id != :id",
+            {"id": practice.id, "approved": State.APPROVED.value})
+        for row in rows:
+            if row["themes"] or row["countries"]:
+                scores[row["id"]] = float(row["themes"] + row["countries"])
+        terms = significant_terms(f"{practice.title} {practice.summary}")
+        if terms:
+            matched = await self.database.fetch_all(
+                "SELECT f.rowid FROM practice_fts f JOIN practice p ON p.id = f.rowid"
+                " WHERE practice_fts MATCH ? AND p.state = ? AND p.id != ? ORDER BY f.rank LIMIT ?",
+                (" OR ".join(_quote(term) for term in terms[:12]), State.APPROVED.value, practice.id,
+                 SIMILAR_CANDIDATES))
+            for position, row in enumerate(matched):
+                scores[row[0]] = scores.get(row[0], 0.0) + 2.0 * (1 - position / len(matched))
+        best = sorted(scores, key=lambda practice_id: (-scores[practice_id], -practice_id))[:limit]
+        return await self._load(best)
+
+    # --- the facilitators' cards ------------------------------------------------------------
+
+    async def add_card(self, practice_id: int, outbox_id: int, language: str) -> None:
+        async with self.database.transaction() as connection:
+            await connection.execute(
+                "INSERT OR IGNORE INTO practice_card (practice_id, outbox_id, language) VALUES (?, ?, ?)",
+                (practice_id, outbox_id, language))
+
+    async def cards(self, practice_id: int) -> list[CardCopy]:
+        rows = await self.database.fetch_all(
+            "SELECT c.outbox_id, c.language, o.platform, o.user_id, o.chat_id, o.member_id FROM practice_card c"
+            " JOIN outbox o ON o.id = c.outbox_id WHERE c.practice_id = ? ORDER BY c.outbox_id", (practice_id,))
+        return [CardCopy(row["outbox_id"], row["language"], Address(row["platform"], row["user_id"], row["chat_id"]),
+                         row["member_id"]) for row in rows]
+
+    # --- consolidated replies' tags ---------------------------------------------------------
+
+    async def tag_reply(self, discussion_id: int, themes: Iterable[str], countries: Iterable[str]) -> int:
+        """Add the tags; how many were new."""
+        values = [(discussion_id, "theme", theme) for theme in themes]
+        values += [(discussion_id, "country", code) for code in countries]
+        async with self.database.transaction() as connection:
+            before = connection.total_changes
+            await connection.executemany(
+                "INSERT OR IGNORE INTO reply_tag (discussion_id, kind, value) VALUES (?, ?, ?)", values)
+            return connection.total_changes - before
+
+    async def reply_tags(self, discussion_id: int) -> tuple[list[str], list[str]]:
+        rows = await self.database.fetch_all(
+            "SELECT kind, value FROM reply_tag WHERE discussion_id = ? ORDER BY kind, value", (discussion_id,))
+        return ([row["value"] for row in rows if row["kind"] == "theme"],
+                [row["value"] for row in rows if row["kind"] == "country"])
+
+    async def tagged_replies(self, themes: Sequence[str], countries: Sequence[str], limit: int) -> list[TaggedReply]:
+        """Published consolidated replies carrying every tag given, newest first."""
+        wanted = [("theme", theme) for theme in themes] + [("country", code) for code in countries]
+        if not wanted:
+            return []
+        conditions = " AND ".join(
+            "EXISTS (SELECT 1 FROM reply_tag t WHERE t.discussion_id = r.discussion_id AND t.kind = ? AND t.value = ?)"
+            for _ in wanted)
+        rows = await self.database.fetch_all(
+            f"SELECT r.discussion_id, r.title, r.published_at FROM consolidated_reply r WHERE {conditions}"
+            " ORDER BY r.published_at DESC, r.discussion_id DESC LIMIT ?",
+            (*[value for pair in wanted for value in pair], limit))
+        return [TaggedReply(row["discussion_id"], row["title"], row["published_at"]) for row in rows]
+
+    # --- reading whole records --------------------------------------------------------------
+
+    async def _load(self, ids: Sequence[int]) -> list[Practice]:
+        """The practices, in the order of `ids`."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = await self.database.fetch_all(f"SELECT {_COLUMNS} FROM practice WHERE id IN ({marks})", tuple(ids))
+        countries = await self.database.fetch_all(
+            f"SELECT practice_id, code FROM practice_country WHERE practice_id IN ({marks}) ORDER BY position",
+            tuple(ids))
+        themes = await self.database.fetch_all(
+            f"SELECT practice_id, theme FROM practice_theme WHERE practice_id IN ({marks}) ORDER BY position",
+            tuple(ids))
+        found = {row["id"]: _practice(row, [c["code"] for c in countries if c["practice_id"] == row["id"]],
+                                      [t["theme"] for t in themes if t["practice_id"] == row["id"]])
+                 for row in rows}
+        return [found[practice_id] for practice_id in ids if practice_id in found]
+
+
+def _filters(themes: Sequence[str], countries: Sequence[str]) -> tuple[str, tuple]:
+    where = ["p.state = ?"]
+    parameters: list[object] = [State.APPROVED.value]
+    for theme in themes:
+        where.append("EXISTS (SELECT 1 FROM practice_theme t WHERE t.practice_id = p.id AND t.theme = ?)")
+        parameters.append(theme)
+    for code in countries:
+        where.append("EXISTS (SELECT 1 FROM practice_country c WHERE c.practice_id = p.id AND c.code = ?)")
+        parameters.append(code)
+    return " AND ".join(where), tuple(parameters)
+
+
+async def _write_tags(connection: aiosqlite.Connection, practice_id: int, draft: PracticeDraft) -> None:
+    await connection.executemany(
+        "INSERT OR IGNORE INTO practice_country (practice_id, code, position) VALUES (?, ?, ?)",
+        [(practice_id, code, position) for position, code in enumerate(draft.countries)])
+    await connection.executemany(
+        "INSERT OR IGNORE INTO practice_theme (practice_id, theme, position) VALUES (?, ?, ?)",
+        [(practice_id, theme, position) for position, theme in enumerate(draft.themes)])
+
+
+def _goals(goals: Sequence[int]) -> str:
+    return " ".join(str(goal) for goal in goals)
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _practice(row: aiosqlite.Row, countries: list[str], themes: list[str]) -> Practice:
+    return Practice(
+        id=row["id"], title=row["title"], summary=row["summary"], countries=tuple(countries),
+        implementing_entities=row["implementing_entities"], status=Status(row["status"]),
+        primary_sdg=row["primary_sdg"],
+        secondary_sdgs=tuple(int(goal) for goal in row["secondary_sdgs"].split() if goal.isdigit()),
+        themes=tuple(themes), source_organization=row["source_organization"], source_link=row["source_link"],
+        language=row["language"], submitted_by=row["submitted_by"], state=State(row["state"]),
+        state_by=row["state_by"], reason=row["reason"], created_at=row["created_at"], updated_at=row["updated_at"],
+    )
