@@ -24,10 +24,15 @@ from bot.services.changes import Changes
 from bot.services.closing import Closing
 from bot.services.deadlines import Deadlines
 from bot.services.delivery import Delivery
+from bot.services.expansion import Expansion
 from bot.services.digests import Digests
+from bot.services.directory import Directory
 from bot.services.dispatch import Dispatcher
+from bot.services.event_form import EventForm
+from bot.services.events import Events
 from bot.services.home import Home
 from bot.services.intake import Intake
+from bot.services.introductions import Introductions
 from bot.services.joining import Joining
 from bot.services.language import LanguageDetector
 from bot.services.membership import Membership
@@ -35,14 +40,19 @@ from bot.services.messaging import Messenger
 from bot.services.moderation import Moderation
 from bot.services.people import People
 from bot.services.pending import Pending
+from bot.services.practice_form import PracticeForm
+from bot.services.practices import Countries, Practices, Tagging, Taxonomy, status_names
 from bot.services.privacy import Privacy
 from bot.services.progress import BroadcastProgress
 from bot.services.publishing import Publishing
 from bot.services.replying import Replying
+from bot.services.reports import Reports
 from bot.services.roster import Roster
 from bot.services.routes import Routes
 from bot.services.rules import TooFast
 from bot.services.searching import Searching
+from bot.services.surveys import Surveys
+from bot.services.stemming import Stemming
 from bot.services.team import Team
 from bot.services.translating import Translating
 from bot.services.watch import Watch
@@ -52,14 +62,20 @@ from storage.archive import SqliteArchive
 from storage.audit import SqliteAuditLog
 from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
 from storage.database import Database
+from storage.directory import SqliteDirectory, SqliteIntroductions
 from storage.discussions import SqliteDiscussionStore
 from storage.drafts import SqliteDraftStore
+from storage.events import SqliteEventStore
 from storage.files import is_out_of_room
 from storage.members import SqliteMemberStore
 from storage.outbox import SqliteOutbox
 from storage.personal_data import SqlitePersonalData
+from storage.practices import SqlitePracticeStore
+from storage.reports import SqliteReportFigures
 from storage.roster import SqliteAddedFacilitators
+from storage.search_log import SqliteSearchLog
 from storage.sign_in import SqliteSignInLinks
+from storage.surveys import SqliteSurveyStore
 from storage.translations import SqliteTranslations
 
 log = logging.getLogger(__name__)
@@ -68,6 +84,9 @@ PROGRESS_EVERY = 3.0  # seconds between updates of a long broadcast's count on t
 DIGESTS_EVERY = 300.0  # seconds between looks for digests that are due
 TIDY_EVERY = 3600.0  # seconds between passes that drop what is kept no longer (old texts, forgotten people)
 UNCLAIMED_EVERY = 60.0  # seconds between looks for questions nobody of their language took up
+EVENTS_EVERY = 10.0  # seconds between looks for events' reminders and follow-ups that are due
+SURVEYS_EVERY = 60.0  # seconds between looks for surveys whose closing date passed
+INTRODUCTIONS_EVERY = 3600.0  # seconds between looks for introduction requests nobody answered in time
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -107,6 +126,11 @@ class App:
     routes: Routes
     privacy: Privacy
     adapters: list[Adapter] = field(default_factory=list)
+    introductions: Introductions | None = None
+    events: Events | None = None
+    surveys: Surveys | None = None
+    # Writes the rows of planned broadcasts; the waker the core's use cases call.
+    waker: Expansion | None = None
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, extra_adapters: Sequence[Adapter] = (),
@@ -136,7 +160,8 @@ class App:
         members = SqliteMemberStore(database, platforms=[adapter.platform for adapter in adapters
                                                          if adapter.capabilities.reaches_members])
         discussions = SqliteDiscussionStore(database)
-        outbox, archive = SqliteOutbox(database), SqliteArchive(database)
+        outbox = SqliteOutbox(database)
+        archive = SqliteArchive(database, Stemming(community.languages, community.default_language), clock)
         conversations = SqliteConversationStore(database)
         # Pacing is about the platforms' real seconds, whatever clock the deadlines follow.
         delivery = Delivery(
@@ -149,13 +174,15 @@ class App:
         for adapter in adapters:
             delivery.add(adapter)
             messenger.add_platform(adapter.platform, adapter.capabilities)
+        # What wakes delivery after a use case wakes the writing of the broadcasts it planned.
+        waker = Expansion(outbox, delivery)
         codec = ButtonCodec(await SqliteSecrets(database).secret("buttons"))
         deadlines = Deadlines(clock, community.reminder_before)
 
         watch = Watch()
         cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language, watch, clock=clock)
         changes = Changes(discussions, members)
-        progress = BroadcastProgress(outbox, discussions, cards, database, delivery)
+        progress = BroadcastProgress(outbox, discussions, cards, database, waker)
         detector = LanguageDetector()
         detector.prepare()
         replying = Replying(discussions, members, messenger, codec, detector, community.languages, watch)
@@ -166,19 +193,19 @@ class App:
         broadcast = Broadcast(members, messenger, codec, translations, watch=progress,
                               to_approver=settings.facilitators.broadcast_to_approver)
         translating = Translating(translations, codec, community.languages, audit, questions=broadcast)
-        searching = Searching(archive)
+        searching = Searching(archive, SqliteSearchLog(database))
         asking = Asking(discussions, archive, cards, detector, community.languages, community.default_language,
                         settings.limits.waiting_questions)
         joining = Joining(members, community.name, community.languages, ask=asking.draft)
         moderation = Moderation(discussions, members, conversations, cards, changes, broadcast, deadlines, messenger,
-                                codec, community.reply_window, database, delivery, clock,
+                                codec, community.reply_window, database, waker, clock,
                                 settings.facilitators.unclaimed_after, audit)
         drafts = SqliteDraftStore(database)
         publishing = Publishing(discussions, members, drafts, archive, cards, changes, broadcast,
                                 deadlines, messenger, codec, community.reply_window, translating, audit)
         closing = Closing(discussions, members, cards, changes, publishing, broadcast, messenger, deadlines, codec,
-                          database, delivery, clock, community.reminder_before, audit)
-        digests = Digests(members, discussions, messenger, codec, database, delivery, clock)
+                          database, waker, clock, community.reminder_before, audit)
+        digests = Digests(members, discussions, messenger, codec, database, waker, clock)
         home = Home(discussions, codec, community.name)
         cards.offer(moderation.card_actions)
         cards.offer(closing.card_actions)
@@ -190,16 +217,36 @@ class App:
                           community.languages, community.default_language, settings.inbound_retention)
         routes.include(joining, asking, searching, home, digests, moderation, Membership(members, routes), privacy,
                        replying, broadcast, closing, publishing, Pending(discussions, members, cards, publishing),
-                       translating, audit,
+                       translating, audit, Reports(SqliteReportFigures(database)),
                        Team(members, roster, messenger, audit, tuple(adapter.platform for adapter in adapters)))
         workspace = Workspace(members, discussions, drafts, archive, cards, publishing, progress, codec, messenger,
                               SqliteSignInLinks(database), watch, clock, address=lambda: _workspace_address(adapters),
                               platform=lambda: _workspace_platform(adapters))
         routes.include(workspace)
+        # Good practices: shared with /practice, browsed with /practices, tags on consolidated replies.
+        practice_store = SqlitePracticeStore(database)
+        translators = [messenger.translator(language) for language in community.languages]
+        taxonomy, countries = Taxonomy(settings.practices.themes, translators), Countries(community.languages)
+        practices = Practices(practice_store, members, messenger, cards, codec, audit, taxonomy, countries)
+        searching.practices = practices  # a search finds good practices beside consolidated replies
+        publishing.tagging = Tagging(practice_store, taxonomy, countries, codec, audit, publishing.contributions_of)
+        routes.include(practices, PracticeForm(practices, practice_store, cards, taxonomy, countries, detector,
+                                               community.languages, community.default_language,
+                                               status_names(translators)), publishing.tagging)
+        introductions = Introductions(members, SqliteIntroductions(database), messenger, codec, database, delivery,
+                                      clock)
+        routes.include(Directory(SqliteDirectory(database)), introductions)
+        # Events with registration, reminders and a follow-up; surveys after an event or on their own.
+        event_store = SqliteEventStore(database)
+        events = Events(event_store, members, messenger, codec, database, waker, clock, audit, community.name)
+        surveys = Surveys(SqliteSurveyStore(database), event_store, members, messenger, codec, database, waker, clock,
+                          audit, community.languages)
+        events.surveys = surveys
+        routes.include(events, EventForm(events, community.languages, community.default_language), surveys)
         people = People(members, roster, database, clock, community.languages)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)
-        intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, delivery, database,
+        intake = Intake(SqliteInboundLog(database), dispatcher, people, routes, messenger, outbox, waker, database,
                         clock, max_attempts=settings.delivery.max_attempts,
                         too_fast=TooFast(settings.limits.messages_per_second, settings.limits.burst),
                         out_of_room=is_out_of_room)
@@ -210,9 +257,13 @@ class App:
         deadlines.every(DIGESTS_EVERY, digests.send_due, "digests", now_too=True)
         deadlines.every(UNCLAIMED_EVERY, moderation.share_unclaimed, "unclaimed-questions", now_too=True)
         deadlines.every(TIDY_EVERY, privacy.tidy, "privacy-tidy", now_too=True)
+        deadlines.every(EVENTS_EVERY, events.send_due, "events", now_too=True)
+        deadlines.every(SURVEYS_EVERY, surveys.close_due, "surveys-closing", now_too=True)
+        deadlines.every(INTRODUCTIONS_EVERY, introductions.expire_due, "introductions-expiry", now_too=True)
         return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
                    discussions,
-                   archive, cards, broadcast, codec, routes, privacy, adapters)
+                   archive, cards, broadcast, codec, routes, privacy, adapters, introductions=introductions,
+                   waker=waker, events=events, surveys=surveys)
 
     @property
     def dashboard_address(self) -> str | None:
@@ -238,10 +289,16 @@ class App:
             await adapter.start(self.intake)
             log.info("%s is running", adapter.platform)
         await self.delivery.start()
+        if self.waker is not None:
+            await self.waker.start()
 
     async def stop(self) -> None:
-        """Stop receiving first, then handling (what is kept waits for the next start), then
-        sending (unsent rows stay queued), then close."""
+        """Stop sending first (what is being sent is waited for, unsent rows stay queued): a
+        send through a platform's closed client would fail. Then receiving, then handling
+        (what is kept waits for the next start), then close."""
+        if self.waker is not None:
+            await self.waker.stop()
+        await self.delivery.stop(timeout=3)
         for adapter in reversed(self.adapters):
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=5)
@@ -249,7 +306,6 @@ class App:
                 log.exception("%s did not stop cleanly", adapter.platform)
         await self.intake.stop(timeout=3)
         await self.deadlines.stop()
-        await self.delivery.stop(timeout=3)
         await self.database.close()
 
 

@@ -74,6 +74,31 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
     importing.set_defaults(action=_import_members)
 
+    practices = commands.add_parser("practices", help="manage the good practices")
+    practice_commands = practices.add_subparsers(title="practices commands", metavar="COMMAND")
+    practices_import = practice_commands.add_parser(
+        "import", help="import approved good practices from a CSV file (title,summary,countries,implementing_entities,"
+                       "status,primary_sdg,secondary_sdgs,themes,source_organization,source_link,language; "
+                       "an id column is optional)")
+    practices_import.add_argument("file", type=Path, help="the CSV file, with a header row")
+    practices_import.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    practices_import.set_defaults(action=_import_practices)
+
+    archive = commands.add_parser("archive", help="manage the archive of consolidated replies")
+    archive_commands = archive.add_subparsers(title="archive commands", metavar="COMMAND")
+    archive_import = archive_commands.add_parser(
+        "import", help="import consolidated replies from a JSON Lines file (one reply a line: title and body at least)")
+    archive_import.add_argument("file", type=Path, help="the JSON Lines file")
+    archive_import.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    archive_import.set_defaults(action=_import_archive)
+
+    search = commands.add_parser("search", help="search the archive as a member's /search does")
+    search.add_argument("words", nargs="+", help="the words to search for")
+    search.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    search.add_argument("--limit", type=int, default=None, help="how many results (default: as /search, 5)")
+    search.add_argument("--json", action="store_true", help="print a JSON list, best first")
+    search.set_defaults(action=_search)
+
     export = commands.add_parser("export", help="write every published consolidated reply as a file, with an index")
     export.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
     export.add_argument("--format", choices=("md", "html"), default="md", help="Markdown or HTML (default: md)")
@@ -90,6 +115,21 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("file", type=Path, help="a file written by `facilitator backup`")
     restore.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
     restore.set_defaults(action=_restore)
+
+    survey = commands.add_parser("survey", help="surveys: export one's answers")
+    survey_commands = survey.add_subparsers(title="survey commands", metavar="COMMAND")
+    survey_export = survey_commands.add_parser("export", help="write a survey's answers as a CSV file")
+    survey_export.add_argument("number", type=int, help="the survey's number, as /results shows it")
+    survey_export.add_argument("--out", required=True, type=Path, help="the CSV file to write")
+    survey_export.add_argument("--config", required=True, type=Path, help="the TOML configuration file")
+    survey_export.set_defaults(action=_export_survey)
+
+    report = commands.add_parser("report", help="write a month's figures: an HTML page, a JSON file and two charts")
+    report.add_argument("--month", help="the month, as 2026-10 (default: the last complete month, in UTC)")
+    report.add_argument("--out", type=Path, default=Path("."), help="the folder to write into (default: here)")
+    report.add_argument("--config", type=Path, default=Path("config.toml"),
+                        help="the TOML configuration file (default: config.toml)")
+    report.set_defaults(action=_report)
     return parser
 
 
@@ -177,14 +217,52 @@ def _check_config(arguments: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _read_input(path: Path) -> str | None:
+    """A file to import, as text; None (and why, on stderr) when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"facilitator: cannot read {path}: {error}", file=sys.stderr)
+        return None
+
+
+def _import_practices(arguments: argparse.Namespace) -> int:
+    settings = _load(arguments.config)
+    text = _read_input(arguments.file)
+    return EXIT_CONFIG if text is None else asyncio.run(_write_practices(settings, text))
+
+
+async def _write_practices(settings: Settings, text: str) -> int:
+    import time
+
+    from bot.services.language import LanguageDetector
+    from bot.services.practices import Countries, Taxonomy, import_practices, read_practice_rows, status_names
+    from bot.texts.catalog import Texts
+    from storage.database import Database
+    from storage.practices import SqlitePracticeStore
+
+    community = settings.community
+    texts = Texts(community.languages, community.default_language)
+    translators = [texts.for_language(language) for language in community.languages]
+    taxonomy, countries = Taxonomy(settings.practices.themes, translators), Countries(community.languages)
+    rows = list(read_practice_rows(text, taxonomy, countries, status_names(translators)))
+    database = await Database.open(settings.storage_path)
+    try:
+        report = await import_practices(rows, SqlitePracticeStore(database), database, LanguageDetector(),
+                                        community.languages, community.default_language, time.time())
+    finally:
+        await database.close()
+    for line, reason in report.skipped:
+        print(f"line {line}: skipped: {reason}")
+    print(f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
+          f"skipped {len(report.skipped)}")
+    return 0
+
+
 def _import_members(arguments: argparse.Namespace) -> int:
     settings = _load(arguments.config)
-    try:
-        text = arguments.file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        print(f"facilitator: cannot read {arguments.file}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    return asyncio.run(_write_members(settings, text))
+    text = _read_input(arguments.file)
+    return EXIT_CONFIG if text is None else asyncio.run(_write_members(settings, text))
 
 
 async def _write_members(settings: Settings, text: str) -> int:
@@ -194,13 +272,13 @@ async def _write_members(settings: Settings, text: str) -> int:
 
     from bot.services.importing import import_members, read_rows
     from storage.database import Database
-    from storage.members import SqliteMemberStore
+    from storage.member_import import SqliteMemberImport
 
     database = await Database.open(settings.storage_path)
     total = max(0, text.count("\n") - 1 + (0 if text.endswith("\n") else 1))
     try:
         with tqdm(total=total, unit=" rows", file=sys.stderr, disable=total < 200) as bar:
-            report = await import_members(read_rows(text), SqliteMemberStore(database), database, time.time(),
+            report = await import_members(read_rows(text), SqliteMemberImport(database), time.time(),
                                           progress=bar.update)
     finally:
         await database.close()
@@ -208,6 +286,79 @@ async def _write_members(settings: Settings, text: str) -> int:
         print(f"line {line}: skipped: {reason}")
     print(f"imported {report.imported}, updated {report.updated}, unchanged {report.unchanged}, "
           f"skipped {len(report.skipped)}")
+    return 0
+
+
+def _import_archive(arguments: argparse.Namespace) -> int:
+    settings = _load(arguments.config)
+    text = _read_input(arguments.file)
+    return EXIT_CONFIG if text is None else asyncio.run(_write_archive(settings, text))
+
+
+async def _write_archive(settings: Settings, text: str) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from bot.services.archive_import import import_archive
+    from bot.services.stemming import Stemming
+    from storage.archive import SqliteArchive
+    from storage.database import Database
+
+    community = settings.community
+    lines = text.splitlines()
+    database = await Database.open(settings.storage_path)
+    try:
+        archive = SqliteArchive(database, Stemming(community.languages, community.default_language))
+        with tqdm(total=len(lines), unit=" lines", file=sys.stderr, disable=len(lines) < 200) as bar:
+            report = await import_archive(lines, archive, community.default_language, time.time(), progress=bar.update)
+    finally:
+        await database.close()
+    for line, reason in report.errors:
+        print(f"line {line}: {reason}")
+    print(f"imported {report.imported}, unchanged {report.unchanged}, {len(report.errors)} lines with errors")
+    return 1 if report.errors else 0
+
+
+def _search(arguments: argparse.Namespace) -> int:
+    settings = _load(arguments.config)
+    if arguments.limit is not None and arguments.limit < 1:
+        print("facilitator: --limit must be at least 1", file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(_print_search(settings, " ".join(arguments.words), arguments.limit, arguments.json))
+
+
+async def _print_search(settings: Settings, words: str, limit: int | None, as_json: bool) -> int:
+    import json
+    from datetime import datetime, timezone
+
+    from bot.services.searching import RESULTS, find
+    from bot.services.stemming import Stemming
+    from storage.archive import SqliteArchive
+    from storage.database import Database
+
+    if not settings.storage_path.exists():
+        print(f"facilitator: no database at {settings.storage_path}: nothing to search", file=sys.stderr)
+        return 1
+    community = settings.community
+    database = await Database.open(settings.storage_path)
+    try:
+        archive = SqliteArchive(database, Stemming(community.languages, community.default_language))
+        hits = await find(archive, words, limit or RESULTS)
+        sources = await archive.source_ids([hit.discussion_id for hit in hits])
+    finally:
+        await database.close()
+    if as_json:
+        print(json.dumps([{"number": hit.discussion_id, "title": hit.title, "source_id": sources.get(hit.discussion_id),
+                           "snippet": " ".join(hit.snippet.split())} for hit in hits], ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print(f"Nothing in the archive matches \u201c{words}\u201d.")
+    for hit in hits:
+        month = datetime.fromtimestamp(hit.published_at, timezone.utc).strftime("%Y-%m")
+        print(f"#{hit.discussion_id} {hit.title} ({month})")
+        if hit.snippet.strip():
+            print(f"    {' '.join(hit.snippet.split())}")
     return 0
 
 
@@ -243,6 +394,52 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
     return 0
 
 
+def _report(arguments: argparse.Namespace) -> int:
+    import time
+
+    from bot.domain.refusal import Refusal
+    from bot.services.reports import Month, month_refusal
+
+    now = time.time()
+    month = Month.parse(arguments.month) if arguments.month is not None else Month.last_complete(now)
+    refusal = month if isinstance(month, Refusal) else month_refusal(month, now)
+    if refusal is not None:
+        print(f"facilitator: --month {arguments.month}: {refusal.reason.format(**refusal.params)}", file=sys.stderr)
+        return EXIT_CONFIG
+    assert isinstance(month, Month)
+    settings = _load(arguments.config)
+    return asyncio.run(_write_report(settings, month, arguments.out, now))
+
+
+async def _write_report(settings: Settings, month, out: Path, now: float) -> int:  # type: ignore[no-untyped-def]
+    from bot.services.reports import make_report
+    from bot.services.reports_files import report_files
+    from bot.texts.catalog import Texts
+    from storage.database import Database
+    from storage.reports import SqliteReportFigures
+
+    if not settings.storage_path.exists():
+        print(f"facilitator: no database at {settings.storage_path}: nothing to report", file=sys.stderr)
+        return 1
+    database = await Database.open(settings.storage_path)
+    try:
+        report = await make_report(SqliteReportFigures(database), month, now)
+    finally:
+        await database.close()
+    community = settings.community
+    t = Texts(community.languages, community.default_language).for_language(community.default_language)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for written in report_files(report, community.name, t):
+            (out / written.name).write_bytes(written.content)
+    except OSError as error:
+        print(f"facilitator: cannot write to {out}: {reason_of(error)}", file=sys.stderr)
+        return 1
+    print(f"Wrote the report of {month} to {out}: report-{month}.html, report-{month}.json, "
+          f"chart-growth-{month}.png, chart-countries-{month}.png")
+    return 0
+
+
 def _backup(arguments: argparse.Namespace) -> int:
     from storage.backup import backup
 
@@ -258,6 +455,38 @@ def _restore(arguments: argparse.Namespace) -> int:
     settings = _load(arguments.config)
     restore(arguments.file, settings.storage_path)
     print(f"Restored {settings.storage_path} from {arguments.file}")
+    return 0
+
+
+def _export_survey(arguments: argparse.Namespace) -> int:
+    settings = _load(arguments.config)
+    return asyncio.run(_write_survey(settings, arguments.number, arguments.out))
+
+
+async def _write_survey(settings: Settings, number: int, out: Path) -> int:
+    from bot.services.surveys import results_csv
+    from storage.database import Database
+    from storage.surveys import SqliteSurveyStore
+
+    if not settings.storage_path.exists():
+        print(f"facilitator: no database at {settings.storage_path}: nothing to export", file=sys.stderr)
+        return 1
+    database = await Database.open(settings.storage_path)
+    try:
+        store = SqliteSurveyStore(database)
+        survey = await store.get(number)
+        answers = await store.answers(number) if survey is not None else []
+    finally:
+        await database.close()
+    if survey is None:
+        print(f"facilitator: there is no survey #{number}", file=sys.stderr)
+        return 1
+    try:
+        out.write_text(results_csv(survey, answers), encoding="utf-8", newline="")
+    except OSError as error:
+        print(f"facilitator: cannot write {out}: {error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {len(answers)} answers to survey #{number} to {out}")
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from bot.domain.practices import DEFAULT_THEMES
 from bot.ports import PlatformPlugin
 from bot.settings_reader import ConfigError, Section, parse_duration
 from bot.texts.catalog import locale_of
@@ -22,7 +23,7 @@ __all__ = ["ConfigError", "Settings", "CommunitySettings", "FacilitatorSettings"
            "parse_duration"]
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "limits", "logging")
+CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "limits", "logging", "practices")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True)
+class PracticeSettings:
+    # The themes good practices are tagged with (the child-rights themes unless configured).
+    themes: tuple[str, ...] = DEFAULT_THEMES
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """What one person may send: a burst, then a steady rate (more is refused at the door,
     with one polite notice); and how many of their questions may wait for the facilitators."""
@@ -78,6 +85,7 @@ class Settings:
     platforms: Mapping[str, Any] = field(default_factory=dict)
     delivery: DeliveryConfig = DeliveryConfig()
     limits: LimitSettings = LimitSettings()
+    practices: PracticeSettings = PracticeSettings()
     log_level: str = "INFO"
     # How long the inbound log keeps what members sent word for word (then only what the
     # rest of the database needs: that it was handled, and when).
@@ -167,6 +175,8 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     )
     limits_section.finish()
 
+    practices = _practices(section("practices"))
+
     logging_section = section("logging")
     log_level = logging_section.string("level", default="INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -181,6 +191,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
         platforms=platforms,
         delivery=delivery,
         limits=limits,
+        practices=practices,
         log_level=log_level,
         inbound_retention=inbound_retention,
     )
@@ -207,3 +218,18 @@ def _community(section: Section) -> CommunitySettings:
     )
     section.finish()
     return community
+
+
+def _practices(section: Section) -> PracticeSettings:
+    themes = tuple(" ".join(theme.split()) for theme in section.string_list("themes", default=list(DEFAULT_THEMES)))
+    section.finish()
+    if not themes:
+        raise ConfigError("practices.themes", "list at least one theme, e.g. [\"education\", \"health\"]")
+    for theme in themes:
+        if not theme or len(theme) > 60:
+            raise ConfigError("practices.themes", f"{theme!r}: each theme is 1 to 60 characters")
+    folded = [theme.casefold() for theme in themes]
+    repeated = sorted({theme for theme in folded if folded.count(theme) > 1})
+    if repeated:
+        raise ConfigError("practices.themes", f"{repeated[0]!r} is listed twice")
+    return PracticeSettings(themes=themes)

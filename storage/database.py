@@ -22,6 +22,7 @@ import aiosqlite
 from storage.files import StorageUnavailable, prepare_file, reason_of
 
 log = logging.getLogger(__name__)
+WAL_KEPT_BYTES = 8 * 1024 * 1024
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -71,6 +72,9 @@ class Database:
         # survive in a free page.
         await connection.execute("PRAGMA secure_delete=ON")
         await connection.execute("PRAGMA busy_timeout=5000")
+        # After a large write (a broadcast to 100,000) the write-ahead log shrinks back to this
+        # once it is checkpointed, instead of keeping its largest size on disk.
+        await connection.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
         database = cls(connection, path)
         await database.migrate()
         return database

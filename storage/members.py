@@ -11,7 +11,7 @@ from storage.database import Database
 
 _MEMBER_COLUMNS = (
     "id, name, organization, country, topics, language, featured_consent, role, status, delivery, joined_at,"
-    " digest_hour, timezone, digest_sent_at, handles, muted_reason, removed_reason"
+    " digest_hour, timezone, digest_sent_at, handles, muted_reason, removed_reason, offers, seeks, in_directory"
 )
 
 
@@ -91,12 +91,14 @@ class SqliteMemberStore:
             await connection.execute(
                 "UPDATE member SET name = ?, organization = ?, country = ?, topics = ?, language = ?,"
                 " featured_consent = ?, role = ?, status = ?, delivery = ?, digest_hour = ?, timezone = ?,"
-                " digest_sent_at = ?, handles = ?, muted_reason = ?, removed_reason = ? WHERE id = ?",
+                " digest_sent_at = ?, handles = ?, muted_reason = ?, removed_reason = ?,"
+                " offers = ?, seeks = ?, in_directory = ? WHERE id = ?",
                 (
                     member.name, member.organization, member.country, ";".join(member.topics),
                     member.language, int(member.featured_consent), member.role.value,
                     member.status.value, member.delivery.value, member.digest_hour, member.timezone,
                     member.digest_sent_at, ";".join(member.handles), member.muted_reason, member.removed_reason,
+                    member.offers, member.seeks, int(member.in_directory),
                     member.id,
                 ),
             )
@@ -193,6 +195,9 @@ def _member(row, identities) -> Member:  # type: ignore[no-untyped-def]
         handles=tuple(code for code in row["handles"].split(";") if code),
         muted_reason=row["muted_reason"],
         removed_reason=row["removed_reason"],
+        offers=row["offers"],
+        seeks=row["seeks"],
+        in_directory=bool(row["in_directory"]),
         identities=tuple(
             Identity(i["platform"], i["user_id"], i["chat_id"], bool(i["reachable"]), i["last_seen_at"])
             for i in identities

@@ -14,13 +14,16 @@ from bot.ports import (
     Address, DeliveryReport, DeliveryStatus, Envelope, Message, Outgoing, Priority, Purpose, TranscriptEntry,
 )
 from bot.services.outbox import (
-    MessageCopy, QueuedMessage, SentMessage, body_keeps_text, decode_body, decode_message, encode_body,
+    BroadcastPlan, MessageCopy, QueuedMessage, SentMessage, body_keeps_text, decode_body, decode_message, encode_body,
 )
 from storage.database import Database
 
 WAITING_FOR_PERSON = 1e18
 _CHUNK = 500  # rows per statement of a bulk edit, within SQLite's limit of bound values
 _ORIGINAL = "id, platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
+# A row's message: its own body, or the one it shares with the rest of a broadcast.
+_BODY = "COALESCE((SELECT b.body FROM outbox_body b WHERE b.id = {row}.body_id), {row}.body)"
+_SHARED_FROM = 50  # a message going to at least this many rows of one enqueue is stored once
 _INSERT_EDIT = ("INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
                 " body, edit_of, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -48,18 +51,25 @@ class SqliteOutbox:
         async with self.database.transaction() as connection:
             cursor = await connection.execute("SELECT COALESCE(MAX(id), 0) FROM outbox")
             (last,) = await cursor.fetchone()  # type: ignore[misc]
-            bodies: dict[tuple[int, int], str] = {}
+            uses: dict[tuple[int, int], int] = {}
+            for envelope in envelopes:
+                key = (id(envelope.message), id(envelope.template))
+                uses[key] = uses.get(key, 0) + 1
+            bodies: dict[tuple[int, int], tuple[str, int | None]] = {}
             rows = []
             for envelope in envelopes:
                 key = (id(envelope.message), id(envelope.template))
-                body = bodies.setdefault(key, encode_body(envelope.message, envelope.template))
+                if key not in bodies:
+                    body = encode_body(envelope.message, envelope.template)
+                    bodies[key] = ("", await _store_body(connection, body)) if uses[key] >= _SHARED_FROM else (body, None)
+                body, body_id = bodies[key]
                 rows.append((
                     envelope.to.platform, envelope.to.user_id, envelope.to.chat_id, envelope.member_id,
-                    int(envelope.priority), envelope.purpose.value, envelope.discussion_id, body, now,
+                    int(envelope.priority), envelope.purpose.value, envelope.discussion_id, body, body_id, now,
                 ))
             await connection.executemany(
                 "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
-                " body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " body, body_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         # One writer at a time inside the transaction: the new rows are consecutive.
@@ -72,7 +82,8 @@ class SqliteOutbox:
             if original is None:
                 raise KeyError(f"no outbox row {original_id}")
             if original["state"] == "queued" and original["edit_of"] is None:
-                await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (encode_body(message), original_id))
+                await connection.execute("UPDATE outbox SET body = ?, body_id = NULL WHERE id = ?",
+                                         (encode_body(message), original_id))
                 return original_id
             # A newer edit of the same message that has not gone yet is replaced, not queued twice
             # (whole: it may change the text too).
@@ -118,7 +129,7 @@ class SqliteOutbox:
                         in_place.append((body(message, False), pending[row_id]))
                     else:
                         inserted.append(_edit_row(original, body(message, True), keeps_text))
-                await connection.executemany("UPDATE outbox SET body = ? WHERE id = ?", in_place)
+                await connection.executemany("UPDATE outbox SET body = ?, body_id = NULL WHERE id = ?", in_place)
                 await connection.executemany(_INSERT_EDIT, inserted)
 
     async def copies(self, discussion_id: int, purposes: Sequence[str]) -> list[MessageCopy]:
@@ -127,7 +138,8 @@ class SqliteOutbox:
         rows = await self.database.fetch_all(
             "WITH latest AS (SELECT edit_of, MAX(id) AS id FROM outbox"
             f" WHERE discussion_id = ? AND purpose IN ({marks}) AND edit_of IS NOT NULL GROUP BY edit_of)"
-            " SELECT o.id, o.platform, o.user_id, o.chat_id, COALESCE(e.body, o.body) AS body FROM outbox o"
+            f" SELECT o.id, o.platform, o.user_id, o.chat_id, COALESCE(e.body, {_BODY.format(row='o')}) AS body"
+            " FROM outbox o"
             " LEFT JOIN latest l ON l.edit_of = o.id LEFT JOIN outbox e ON e.id = l.id"
             f" WHERE o.discussion_id = ? AND o.purpose IN ({marks}) AND o.edit_of IS NULL"
             " AND o.state IN ('sent', 'queued') ORDER BY o.id",
@@ -139,7 +151,7 @@ class SqliteOutbox:
 
     async def find_sent(self, recipient: Address, message_id: str) -> SentMessage | None:
         row = await self.database.fetch_one(
-            "SELECT id, member_id, purpose, discussion_id, body FROM outbox"
+            f"SELECT id, member_id, purpose, discussion_id, {_BODY.format(row='outbox')} AS body FROM outbox"
             " WHERE platform = ? AND user_id = ? AND state = 'sent' AND edit_of IS NULL"
             " AND (message_id = ? OR (' ' || other_ids || ' ') LIKE ?) ORDER BY id DESC LIMIT 1",
             (recipient.platform, recipient.user_id, message_id, f"% {message_id} %"),
@@ -153,7 +165,7 @@ class SqliteOutbox:
         sent = await self.database.fetch_all(
             "SELECT o.id, o.message_id, o.sent_at,"
             " COALESCE((SELECT e.body FROM outbox e WHERE e.edit_of = o.id AND e.state = 'sent'"
-            "           ORDER BY e.id DESC LIMIT 1), o.body) AS body"
+            f"           ORDER BY e.id DESC LIMIT 1), {_BODY.format(row='o')}) AS body"
             " FROM outbox o WHERE o.platform = ? AND o.user_id = ? AND o.state = 'sent' AND o.edit_of IS NULL"
             " AND o.purpose != 'notice'"
             " ORDER BY o.id DESC LIMIT ?",
@@ -178,7 +190,8 @@ class SqliteOutbox:
         not_in = f" AND o.id NOT IN ({placeholders})" if exclude else ""
         rows = await self.database.fetch_all(
             "SELECT o.id, o.platform, o.user_id, o.chat_id, o.member_id, o.priority, o.purpose, o.discussion_id,"
-            " o.body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id, e.state AS edit_of_state,"
+            f" {_BODY.format(row='o')} AS body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id,"
+            " e.state AS edit_of_state,"
             " i.last_seen_at"
             " FROM outbox o LEFT JOIN outbox e ON e.id = o.edit_of"
             " LEFT JOIN identity i ON i.platform = o.platform AND i.user_id = o.user_id"
@@ -231,11 +244,12 @@ class SqliteOutbox:
         """The core changed the row in place (a card's new state, buttons taken off) while the
         platform took the version claimed before: the row keeps what was really sent, and the
         new version follows as an edit."""
-        row = await (await connection.execute(f"SELECT {_ORIGINAL}, body FROM outbox WHERE id = ?",
+        row = await (await connection.execute(f"SELECT {_ORIGINAL}, {_BODY.format(row='outbox')} AS body"
+                                              " FROM outbox WHERE id = ?",
                                               (row_id,))).fetchone()
         if row is None or row["body"] == sent_body:
             return
-        await connection.execute("UPDATE outbox SET body = ? WHERE id = ?", (sent_body, row_id))
+        await connection.execute("UPDATE outbox SET body = ?, body_id = NULL WHERE id = ?", (sent_body, row_id))
         await connection.execute(_INSERT_EDIT, _edit_row(row, row["body"], keeps_text=False))
 
     async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None:
@@ -309,31 +323,134 @@ class SqliteOutbox:
             )
 
     async def broadcasting(self) -> list[int]:
+        """Discussions whose broadcast is still going out: rows queued, or not yet written."""
         rows = await self.database.fetch_all(
-            "SELECT DISTINCT discussion_id FROM outbox WHERE state = 'queued' AND purpose = 'broadcast'"
-            " AND discussion_id IS NOT NULL AND not_before < ?", (WAITING_FOR_PERSON,)
-        )
-        return [row[0] for row in rows]
+            "SELECT discussion_id FROM outbox_tally WHERE purpose = 'broadcast' AND state = 'queued' AND n > 0"
+            " UNION SELECT discussion_id FROM broadcast_plan"
+            " WHERE done_at IS NULL AND purpose = 'broadcast' AND discussion_id IS NOT NULL")
+        return sorted(row[0] for row in rows)
 
     async def counts(self, discussion_id: int, purpose: str) -> dict[str, int]:
+        """The discussion's messages by state (failures by reason); "planned" for those whose
+        rows are not written yet."""
         rows = await self.database.fetch_all(
-            "SELECT CASE WHEN state = 'queued' AND not_before >= ? THEN 'waiting' ELSE state END AS state,"
-            " CASE WHEN state = 'failed' THEN reason ELSE '' END AS why, count(*) AS n"
-            " FROM outbox WHERE discussion_id = ? AND purpose = ? AND edit_of IS NULL GROUP BY 1, 2",
-            (WAITING_FOR_PERSON, discussion_id, purpose),
-        )
+            "SELECT state, reason, n FROM outbox_tally WHERE discussion_id = ? AND purpose = ? AND n > 0"
+            " AND state NOT IN ('delivered', 'read')", (discussion_id, purpose))
         counts: dict[str, int] = {}
         for row in rows:
-            key = f"failed:{row['why']}" if row["state"] == "failed" else row["state"]
+            key = f"failed:{row['reason']}" if row["state"] == "failed" else row["state"]
             counts[key] = counts.get(key, 0) + row["n"]
+        planned = await self.database.fetch_one(
+            "SELECT COALESCE(SUM(MAX(planned - written, 0)), 0) FROM broadcast_plan"
+            " WHERE discussion_id = ? AND purpose = ? AND done_at IS NULL", (discussion_id, purpose))
+        if planned and planned[0]:
+            counts["planned"] = int(planned[0])
         return counts
 
     async def confirmations(self, discussion_id: int, purpose: str) -> tuple[int, int]:
         """(delivered, read) as the platforms reported them, for platforms that report."""
-        row = await self.database.fetch_one(
-            "SELECT count(delivered_at), count(read_at) FROM outbox WHERE discussion_id = ? AND purpose = ?"
-            " AND edit_of IS NULL", (discussion_id, purpose))
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+        rows = await self.database.fetch_all(
+            "SELECT state, n FROM outbox_tally WHERE discussion_id = ? AND purpose = ?"
+            " AND state IN ('delivered', 'read')", (discussion_id, purpose))
+        found = {row["state"]: int(row["n"]) for row in rows}
+        return found.get("delivered", 0), found.get("read", 0)
+
+    # --- a broadcast to the whole network, written in batches ---------------------------------
+
+    async def audience_keys(self) -> set[tuple[str, str]]:
+        """The (language, platform) of every member a broadcast may reach: what to compose."""
+        rows = await self.database.fetch_all(
+            "SELECT DISTINCT m.language, i.platform FROM member m JOIN identity i ON i.member_id = m.id"
+            " WHERE m.status = 'active' AND i.reachable = 1")
+        return {(row[0], row[1]) for row in rows}
+
+    async def plan_broadcast(self, plan: BroadcastPlan) -> int:
+        """Keep the plan (in the caller's transaction: it is decided with what caused it) and
+        its messages, one per language and platform; returns how many members it is for."""
+        served = list(plan.platforms)
+        excluded = ",".join(str(member_id) for member_id in sorted(set(plan.exclude)))
+        async with self.database.transaction() as connection:
+            row = await (await connection.execute(
+                "SELECT count(*) FROM member m WHERE m.status = 'active' AND m.delivery = 'instant'"
+                " AND instr(',' || ? || ',', ',' || m.id || ',') = 0"
+                " AND EXISTS (SELECT 1 FROM identity i WHERE i.member_id = m.id AND i.reachable = 1"
+                f"{_served('i', served)})", (excluded, *served))).fetchone()
+            planned = int(row[0]) if row else 0
+            cursor = await connection.execute(
+                "INSERT INTO broadcast_plan (discussion_id, purpose, priority, default_language, exclude, platforms,"
+                " planned, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (plan.discussion_id, plan.purpose.value, int(plan.priority), plan.default_language, excluded,
+                 ",".join(served), planned, _now()))
+            plan_id = cursor.lastrowid
+            stored: dict[str, int] = {}
+            for (language, platform), (message, template) in plan.messages.items():
+                body = encode_body(message, template)
+                if body not in stored:
+                    stored[body] = await _store_body(connection, body)
+                await connection.execute(
+                    "INSERT INTO broadcast_plan_body (plan_id, language, platform, body_id) VALUES (?, ?, ?, ?)",
+                    (plan_id, language, platform, stored[body]))
+        return planned
+
+    async def unwritten_plans(self) -> list[int]:
+        rows = await self.database.fetch_all("SELECT id FROM broadcast_plan WHERE done_at IS NULL ORDER BY id")
+        return [row[0] for row in rows]
+
+    async def write_batch(self, plan_id: int, members: int) -> bool:
+        """The rows of the plan's next `members` members, in one short transaction; True once
+        every member has their row. A member in a language no message was composed for gets
+        the community's default language (the translator would have fallen back to it too)."""
+        async with self.database.transaction() as connection:
+            plan = await (await connection.execute(
+                "SELECT * FROM broadcast_plan WHERE id = ? AND done_at IS NULL", (plan_id,))).fetchone()
+            if plan is None:
+                return True
+            served = [platform for platform in plan["platforms"].split(",") if platform]
+            last = await (await connection.execute(
+                "SELECT max(id) FROM (SELECT id FROM member WHERE id > ? ORDER BY id LIMIT ?)",
+                (plan["after_member"], members))).fetchone()
+            if last is None or last[0] is None:
+                await connection.execute(
+                    "UPDATE broadcast_plan SET done_at = ? WHERE id = ?", (_now(), plan_id))
+                return True
+            cursor = await connection.execute(
+                "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
+                " body, body_id, created_at)"
+                " SELECT i.platform, i.user_id, i.chat_id, m.id, ?, ?, ?, '',"
+                "        COALESCE(own.body_id, fallback.body_id), ?"
+                " FROM member m"
+                " JOIN identity i ON i.rowid = (SELECT i2.rowid FROM identity i2"
+                "     WHERE i2.member_id = m.id AND i2.reachable = 1" + _served("i2", served) +
+                "     ORDER BY COALESCE(i2.last_seen_at, 0) DESC, i2.rowid LIMIT 1)"
+                " LEFT JOIN broadcast_plan_body own ON own.plan_id = ? AND own.platform = i.platform"
+                "     AND own.language = m.language"
+                " LEFT JOIN broadcast_plan_body fallback ON fallback.plan_id = ? AND fallback.platform = i.platform"
+                "     AND fallback.language = ?"
+                " WHERE m.id > ? AND m.id <= ? AND m.status = 'active' AND m.delivery = 'instant'"
+                " AND instr(',' || ? || ',', ',' || m.id || ',') = 0"
+                " AND COALESCE(own.body_id, fallback.body_id) IS NOT NULL"
+                " ORDER BY m.id",
+                (plan["priority"], plan["purpose"], plan["discussion_id"], _now(), *served, plan_id, plan_id,
+                 plan["default_language"], plan["after_member"], last[0], plan["exclude"]))
+            await connection.execute(
+                "UPDATE broadcast_plan SET after_member = ?, written = written + ? WHERE id = ?",
+                (last[0], cursor.rowcount, plan_id))
+        return False
+
+    async def settle(self) -> None:
+        """After many rows were written: the write-ahead log copied back into the database
+        without waiting for anyone (it then shrinks to the journal size limit)."""
+        await self.database.fetch_one("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+async def _store_body(connection: aiosqlite.Connection, body: str) -> int:
+    cursor = await connection.execute("INSERT INTO outbox_body (body) VALUES (?)", (body,))
+    return int(cursor.lastrowid or 0)
+
+
+def _served(alias: str, platforms: Sequence[str]) -> str:
+    """The SQL that keeps identities on the platforms served ('' when all are)."""
+    return f" AND {alias}.platform IN ({','.join('?' * len(platforms))})" if platforms else ""
 
 
 def _edit_row(original, body: str, keeps_text: bool) -> tuple:  # type: ignore[no-untyped-def]

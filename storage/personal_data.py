@@ -20,9 +20,14 @@ _TEXTS = (
     ("consolidated_draft", "discussion_id", ("summary", "full_text")),
     ("translation", "rowid", ("text",)),
     ("outbox", "id", ("body",)),
+    ("outbox_body", "id", ("body",)),
     ("inbound", "id", ("body", "event")),
     ("conversation", "member_id", ("data",)),
     ("audit", "id", ("detail", "actor_name")),
+    ("practice", "id", ("title", "summary", "reason")),
+    ("introduction", "id", ("note",)),
+    ("event", "id", ("title", "description", "speakers")),
+    ("survey_answer", "rowid", ("text",)),
 )
 _LANGUAGE_OF = {"consolidated_reply": "language", "translation": "language", "discussion": "language",
                 "reply": "language"}
@@ -55,6 +60,23 @@ class SqlitePersonalData:
             " WHERE identity.member_id = ? AND body != '' ORDER BY inbound.id", (member_id,))
         about = await self.database.fetch_all(
             "SELECT at, action, detail FROM audit WHERE member_id = ? ORDER BY id", (member_id,))
+        practices = await self.database.fetch_all(
+            "SELECT id, title, summary, implementing_entities, status, source_organization, source_link, language,"
+            " state, reason, created_at, updated_at FROM practice WHERE submitted_by = ? ORDER BY id", (member_id,))
+        # Another member's words are theirs: a request received shows who asked, not their note.
+        introductions = await self.database.fetch_all(
+            "SELECT CASE WHEN asker_id = ? THEN 'asked' ELSE 'was asked' END AS direction,"
+            " CASE WHEN asker_id = ? THEN asked_id ELSE asker_id END AS other_member_number,"
+            " CASE WHEN asker_id = ? THEN note ELSE '' END AS note, state, created_at, answered_at"
+            " FROM introduction WHERE asker_id = ? OR asked_id = ? ORDER BY id", (member_id,) * 5)
+        registrations = await self.database.fetch_all(
+            "SELECT r.event_id, e.title, e.starts_at, r.state, r.since AS changed_at, r.attended FROM registration r"
+            " JOIN event e ON e.id = r.event_id WHERE r.member_id = ? ORDER BY r.event_id", (member_id,))
+        answers = await self.database.fetch_all(
+            "SELECT a.survey_id, s.title, q.text AS question, a.value, a.text AS answer, a.answered_at"
+            " FROM survey_answer a JOIN survey s ON s.id = a.survey_id JOIN survey_question q"
+            " ON q.survey_id = a.survey_id AND q.position = a.position WHERE a.member_id = ?"
+            " ORDER BY a.survey_id, a.position", (member_id,))
         return {
             "member": dict(member),
             "identities": [dict(row) for row in identities],
@@ -62,6 +84,10 @@ class SqlitePersonalData:
             "replies": [dict(row) for row in replies],
             "messages": [dict(row) for row in received],
             "facilitators_actions": [dict(row) for row in about],
+            "practices": [dict(row) for row in practices],
+            "introductions": [dict(row) for row in introductions],
+            "event_registrations": [dict(row) for row in registrations],
+            "survey_answers": [dict(row) for row in answers],
         }
 
     async def forget(self, member_id: int, instead: Mapping[str, str], default: str) -> bool:
@@ -87,14 +113,25 @@ class SqlitePersonalData:
             await connection.execute("DELETE FROM identity WHERE member_id = ?", (member_id,))
             await connection.execute("DELETE FROM conversation WHERE member_id = ?", (member_id,))
             await connection.execute("DELETE FROM sign_in_link WHERE member_id = ?", (member_id,))
+            await connection.execute("DELETE FROM introduction WHERE asker_id = ? OR asked_id = ?",
+                                     (member_id, member_id))
+            # Registrations go; survey answers stay in the figures, no longer anyone's.
+            await connection.execute("DELETE FROM registration WHERE member_id = ?", (member_id,))
+            await connection.execute(
+                "UPDATE survey_answer SET member_id = NULL, respondent = 'x' || lower(hex(randomblob(8)))"
+                " WHERE member_id = ?", (member_id,))
             await connection.execute(
                 "UPDATE member SET name = '', organization = '', country = '', topics = '', featured_consent = 0,"
-                " role = 'member', status = 'left', muted_reason = NULL, removed_reason = NULL, handles = ''"
-                " WHERE id = ?", (member_id,))
+                " role = 'member', status = 'left', muted_reason = NULL, removed_reason = NULL, handles = '',"
+                " offers = '', seeks = '', in_directory = 0 WHERE id = ?", (member_id,))
             await connection.execute("UPDATE discussion SET anonymous = 1 WHERE asker_id = ?", (member_id,))
             await connection.execute("UPDATE reply SET anonymous = 1 WHERE member_id = ?", (member_id,))
+            await connection.execute("UPDATE practice SET submitted_by = NULL WHERE submitted_by = ?", (member_id,))
+            await connection.execute("UPDATE practice SET state_by = NULL WHERE state_by = ?", (member_id,))
             await connection.execute("UPDATE audit SET detail = '' WHERE member_id = ?", (member_id,))
             await connection.execute("UPDATE audit SET actor_name = '' WHERE actor_id = ?", (member_id,))
+            # What they searched for still counts in the reports, as nobody's.
+            await connection.execute("UPDATE search_log SET member_id = NULL WHERE member_id = ?", (member_id,))
             if names:
                 for table, key, columns in _TEXTS:
                     await _scrub(connection, table, key, columns, names, instead, default)
@@ -103,6 +140,8 @@ class SqlitePersonalData:
             # Deleted rows leave their words in the full-text indexes' segments until merged.
             await connection.execute("INSERT INTO consolidated_reply_fts (consolidated_reply_fts) VALUES ('optimize')")
             await connection.execute("INSERT INTO translation_fts (translation_fts) VALUES ('optimize')")
+            await connection.execute("INSERT INTO practice_fts (practice_fts) VALUES ('optimize')")
+            await connection.execute("INSERT INTO archive_search (archive_search) VALUES ('optimize')")
         self._rewrite_due = True
         return True
 
@@ -123,6 +162,12 @@ class SqlitePersonalData:
                 "                 AND identity.user_id = outbox.user_id)"
                 " AND NOT EXISTS (SELECT 1 FROM card WHERE card.outbox_id = outbox.id)"
                 " AND NOT EXISTS (SELECT 1 FROM outbox AS later WHERE later.edit_of = outbox.id)")
+            # A broadcast's shared message goes with the last row that refers to it.
+            await connection.execute("DELETE FROM broadcast_plan_body WHERE plan_id IN"
+                                     " (SELECT id FROM broadcast_plan WHERE done_at IS NOT NULL)")
+            await connection.execute(
+                "DELETE FROM outbox_body WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.body_id = outbox_body.id)"
+                " AND NOT EXISTS (SELECT 1 FROM broadcast_plan_body p WHERE p.body_id = outbox_body.id)")
             return cursor.rowcount
 
     async def drop_old_texts(self, before: float) -> int:

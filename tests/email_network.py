@@ -77,4 +77,7 @@ async def join_by_email(member: MailPerson, subject: str, body: str = "", organi
     await member.replies(await member.receives("Which country"), "Skip")
     await member.replies(await member.receives("Which topics"), "Skip")
     await member.replies(await member.receives("Which language"), "English")
+    await member.replies(await member.receives("What can you offer"), "Skip")
+    await member.replies(await member.receives("What are you looking for"), "Skip")
+    await member.replies(await member.receives("find you in the directory"), "No")
     return await member.receives("you are in")

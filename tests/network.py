@@ -56,8 +56,10 @@ class Network:
     def person(self, user_id: str, name: str = "", locale: str = "") -> Person:
         return self.platform.person(user_id, name, locale)
 
-    async def member(self, user_id: str, name: str, organization: str = "", country: str = "") -> Person:
-        """A person who has joined, answering name, organization and country."""
+    async def member(self, user_id: str, name: str, organization: str = "", country: str = "",
+                     topics: str = "", offers: str = "", seeks: str = "", listed: bool = False) -> Person:
+        """A person who has joined, answering name, organization and country (and, when given,
+        topics, what they offer and look for, and yes to the member directory)."""
         person = self.person(user_id, name)
         await person.says("/start")
         await person.receives("What is your name")
@@ -73,8 +75,13 @@ class Network:
         else:
             await person.presses("Skip")
         await person.receives("topics")
-        await person.presses("Skip")
+        await (person.says(topics) if topics else person.presses("Skip"))
         await person.receives("language")
         await person.presses("English")
+        await person.receives("What can you offer")
+        await (person.says(offers) if offers else person.presses("Skip"))
+        await person.receives("What are you looking for")
+        await (person.says(seeks) if seeks else person.presses("Skip"))
+        await person.presses("Yes" if listed else "No", on=await person.receives("find you in the directory"))
         await person.receives("you are in")
         return person

@@ -78,6 +78,10 @@ async def join(user: SlackUser, name: str = "", organization: str = "", country:
             await user.submits("child poverty", titled="Topics")
     await user.receives("Which language")
     await user.presses("English")
+    # The press opened the next question as a modal: skipped there, the one after replaces it.
+    await user.presses_in_modal("Skip", titled="What I offer")
+    await user.presses_in_modal("Skip", titled="What I look for")
+    await user.presses("No", on=await user.receives("find you in the directory"))
     await user.receives("you are in")
 
 

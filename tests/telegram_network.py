@@ -69,4 +69,10 @@ async def join(user: TelegramUser, name: str, organization: str = "", country: s
     await user.press(skip)
     await user.receives(language_asked)
     await user.press(language)
+    # What they offer and look for (skipped), then No to the member directory: taken in turn,
+    # whatever their wording in the member's language.
+    for _ in range(2):
+        await user.press(skip, on=await user.receives(""))
+    directory = await user.receives("")
+    await user.press(directory.labels()[1], on=directory)
     await user.receives(joined)

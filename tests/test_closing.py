@@ -50,7 +50,9 @@ async def test_a_discussion_closes_by_itself_after_a_short_reply_window(tmp_path
         draft = await fatou.receives("Draft consolidated reply", timeout=10)
         assert "Mobile money agents" in draft.text
         assert "(Bola, Ministry of Social Development, Ghana)." in draft.text
-        assert draft.labels() == ["Publish", "Edit", "Discard", "In French"]
+        # Ghana is named in the reply: the draft suggests it as a tag, accepted in one tap.
+        assert "Suggested tags" in draft.text
+        assert draft.labels() == ["Publish", "Edit", "Discard", "In French", "Accept tags"]
         await amina.receives("is now closed, with 1 reply")
         assert rows(network, "SELECT state FROM discussion") == [("closed",)]
     finally:
@@ -140,6 +142,7 @@ async def test_a_discussion_without_replies_can_be_shared_again(manual):
     assert empty.labels() == ["Share it again", "Close without publishing"]
     await fatou.presses("Share it again", on=empty)
     assert rows(network, "SELECT state FROM discussion") == [("approved",)]
+    await network.app.waker.idle()  # the broadcast's rows are written after the decision
     # 3 members (not the asker, nor Fatou who approved and shared it again), twice; edits of them not counted.
     assert rows(network, "SELECT count(*) FROM outbox WHERE purpose = 'broadcast' AND edit_of IS NULL") == [(6,)]
 

@@ -256,3 +256,26 @@ async def test_a_facilitator_taken_off_sees_nothing_more_and_csv_cells_cannot_be
         assert status == 401
     finally:
         await desk.close()
+
+
+async def test_a_published_reply_is_shared_again_from_the_archive(demo):
+    desk = Desk(demo.dashboard_address)
+    try:
+        await desk.pick("Fatou Diop")
+        archive = await desk.get("/admin/archive")
+        [number] = re.findall(r'<li class="found"><h3>#(\d+) ', archive)[:1]
+        [share] = tokens(archive, "Share it again")[:1]
+        before = rows(demo, "SELECT count(*) FROM outbox WHERE purpose = 'consolidated'")[0][0]
+        await desk.press(share)
+        await wait_for(lambda: rows(demo, f"SELECT action FROM audit WHERE discussion_id = {number}")[-1:]
+                       == [("reshare",)])
+        await demo.waker.idle()
+        members = rows(demo, "SELECT count(*) FROM member WHERE status = 'active' AND delivery = 'instant'")[0][0]
+        shared = rows(demo, "SELECT count(*) FROM outbox WHERE purpose = 'consolidated'")[0][0] - before
+        assert 0 < shared <= members
+        # One message for the whole network, stored once.
+        [(body, copies)] = rows(demo, "SELECT b.body, count(*) FROM outbox o JOIN outbox_body b ON b.id = o.body_id"
+                                      " WHERE o.purpose = 'consolidated' GROUP BY b.id ORDER BY b.id DESC LIMIT 1")
+        assert "From the archive:" in body and copies == shared
+    finally:
+        await desk.close()

@@ -39,9 +39,17 @@ async def test_a_newcomer_joins_answering_or_skipping_each_question(network):
     language = await amina.receives("Which language")
     assert "Français" in language.labels()
     await amina.presses("Français")
-    await amina.receives("Merci, vous faites partie du réseau !")  # from now on, in French
-    assert rows(network, "SELECT name, organization, country, topics, language FROM member WHERE name != ''") == [
-        ("Amina Yusuf", "Save the Children", "", "cash transfers;child poverty", "fr")
+    # From now on, in French: the directory's questions are taken in turn, whatever their wording.
+    await amina.receives("")  # what she can offer
+    await amina.says("Training on cash transfer design")
+    await amina.presses("Passer", on=await amina.receives(""))  # what she looks for
+    directory = await amina.receives("")  # may others find her: Yes, No
+    await amina.presses(directory.labels()[0], on=directory)
+    await amina.receives("Merci, vous faites partie du réseau !")
+    assert rows(network, "SELECT name, organization, country, topics, language, offers, seeks, in_directory"
+                         " FROM member WHERE name != ''") == [
+        ("Amina Yusuf", "Save the Children", "", "cash transfers;child poverty", "fr",
+         "Training on cash transfer design", "", 1)
     ]
 
 
@@ -89,6 +97,10 @@ async def test_text_from_an_unknown_person_starts_joining_and_keeps_their_questi
     await stranger.presses("Skip")
     await stranger.receives("language")
     await stranger.presses("Skip")
+    for step in ("What can you offer", "What are you looking for"):
+        await stranger.receives(step)
+        await stranger.presses("Skip")
+    await stranger.presses("No", on=await stranger.receives("find you in the directory"))
     await stranger.receives("you are in")
     draft = await stranger.receives("Here is your question")
     assert "index child benefits to inflation" in draft.text

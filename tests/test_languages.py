@@ -51,6 +51,11 @@ async def join_in_french(network: Network, user_id: str, name: str):  # type: ig
         await person.receives(question)
         await person.presses("Passer")
     await person.presses("Français", on=await person.receives("Quelle langue"))
+    # The directory's questions, taken in turn whatever their wording: what they offer, look for, and No.
+    for _ in range(2):
+        await person.presses("Passer", on=await person.receives(""))
+    directory = await person.receives("")
+    await person.presses(directory.labels()[1], on=directory)
     await person.receives("vous faites partie du réseau")
     return person
 
@@ -85,6 +90,10 @@ async def test_an_arabic_member_reads_right_to_left_with_names_and_numbers_kept_
     for question in ("مع أي منظمة", "في أي بلد", "ما المواضيع"):
         await omar.presses("تخطٍّ", on=await omar.receives(question))
     await omar.presses("العربية", on=await omar.receives("بأي لغة"))
+    for _ in range(2):  # what he offers and looks for, whatever their wording
+        await omar.presses("تخطٍّ", on=await omar.receives(""))
+    directory = await omar.receives("")
+    await omar.presses(directory.labels()[1], on=directory)
     await omar.receives("أصبحت عضوًا")
     await omar.says("/whoami")
     whoami = await omar.receives("معرّفك")

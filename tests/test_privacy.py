@@ -72,7 +72,7 @@ async def test_mydata_sends_a_member_everything_held_about_them_as_a_json_file(m
     assert [a["user_id"] for a in data["accounts"]] == [USER]
     assert [q["text"] for q in data["questions"]] == ["Which birth registration campaigns reached nomadic families?"]
     assert data["replies"][0]["text"].startswith("Mobile money agents")
-    assert data["consents"] == {"featured_in_member_stories": False}
+    assert data["consents"] == {"featured_in_member_stories": False, "found_in_member_directory": False}
     assert data["delivery"]["mode"] == "instant"
     assert any("nomadic" in m["body"] for m in data["messages_kept_word_for_word"])
     assert data["profile"]["joined_at"].endswith("+00:00")

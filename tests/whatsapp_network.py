@@ -70,6 +70,12 @@ async def join(person: WhatsAppPerson, first_words: str = "Hello", name: str = "
     await person.taps("Skip")
     await person.receives("Which language")
     await person.taps("English")
+    await person.receives("What can you offer")
+    await person.taps("Skip")
+    await person.receives("What are you looking for")
+    await person.taps("Skip")
+    await person.receives("find you in the directory")
+    await person.taps("No")
     await person.receives("you are in")
     if not first_words.startswith("/"):
         # The first words were kept as a question: this newcomer did not mean to ask one.

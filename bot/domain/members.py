@@ -62,6 +62,11 @@ class Member:
     # Set by the facilitators, with their reason: muted (may not ask or reply), removed.
     muted_reason: str | None = None
     removed_reason: str | None = None
+    # The member directory (/members): what they offer and look for, in their own words, and
+    # whether other members may find them there at all.
+    offers: str = ""
+    seeks: str = ""
+    in_directory: bool = False
 
     @property
     def is_facilitator(self) -> bool:
@@ -112,7 +117,7 @@ class Member:
 
 # --- profile fields ------------------------------------------------------------------------
 
-PROFILE_LIMITS = {"name": 80, "organization": 120, "country": 60}
+PROFILE_LIMITS = {"name": 80, "organization": 120, "country": 60, "offers": 300, "seeks": 300}
 MAX_TOPICS = 10
 MAX_TOPIC_LENGTH = 40
 

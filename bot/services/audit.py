@@ -37,6 +37,13 @@ class Action(StrEnum):
     DATA = "data"
     FACILITATOR_ADDED = "facilitator-added"
     FACILITATOR_REMOVED = "facilitator-removed"
+    PRACTICE_APPROVE = "practice-approve"
+    PRACTICE_REJECT = "practice-reject"
+    TAG = "tag"
+    EVENT = "event"
+    RECORDING = "recording"
+    SURVEY = "survey"
+    SURVEY_CLOSED = "survey-closed"
 
 
 DONE = {
@@ -48,6 +55,10 @@ DONE = {
     Action.FORGET: N_("forgot at their request"),
     Action.DATA: N_("sent their data, at their request"), Action.FACILITATOR_ADDED: N_("made a facilitator"),
     Action.FACILITATOR_REMOVED: N_("removed as a facilitator"),
+    Action.PRACTICE_APPROVE: N_("approved a good practice"), Action.PRACTICE_REJECT: N_("rejected a good practice"),
+    Action.TAG: N_("tagged the consolidated reply"),
+    Action.EVENT: N_("published an event"), Action.RECORDING: N_("added an event's recording"),
+    Action.SURVEY: N_("sent a survey"), Action.SURVEY_CLOSED: N_("closed a survey"),
 }
 
 

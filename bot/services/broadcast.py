@@ -48,13 +48,13 @@ class Broadcast:
     async def share(self, discussion: Discussion, asker: Member) -> int:
         """The question to every active member except the asker (and the facilitator who
         approved it, unless configured otherwise); returns how many."""
-        recipients = await self.readers(discussion)
         versions = await self.translations.of(discussion.id, Kind.QUESTION)
-        await self.messenger.send(recipients, lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST,
-                                  discussion.id, template=lambda t: self.template(t, discussion))
+        audience = await self.messenger.send_to_everyone(
+            lambda t: self.message(t, discussion, asker, versions), Purpose.BROADCAST, discussion.id,
+            template=lambda t: self.template(t, discussion), exclude=self.not_readers(discussion))
         if self.watch is not None:
             self.watch.watch(discussion.id)
-        return len(recipients)
+        return audience
 
     async def share_translation(self, discussion: Discussion, language: str) -> int:
         """A new version of a question already shared, to the members who read its language."""
@@ -69,10 +69,13 @@ class Broadcast:
     async def readers(self, discussion: Discussion) -> list[Recipient]:
         """Who a question is shared with: every active member but its asker and, unless
         `to_approver`, the facilitator who approved (or shared again) it."""
-        recipients = await self.members.recipients(exclude=discussion.asker_id)
+        left_out = self.not_readers(discussion)
+        return [recipient for recipient in await self.members.recipients() if recipient.member_id not in left_out]
+
+    def not_readers(self, discussion: Discussion) -> tuple[int, ...]:
         if self.to_approver or discussion.state_by is None:
-            return recipients
-        return [recipient for recipient in recipients if recipient.member_id != discussion.state_by]
+            return (discussion.asker_id,)
+        return discussion.asker_id, discussion.state_by
 
     def message(self, t: Translator, discussion: Discussion, asker: Member,
                 versions: dict[str, str] | None = None, now: float | None = None) -> Message:

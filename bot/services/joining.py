@@ -1,7 +1,8 @@
 """Joining the network, and editing one's profile later with /profile.
 
-/start greets and asks, one at a time, for name, organization, country, topics and
-language; each question can be skipped and answered later from /profile. The step the
+/start greets and asks, one at a time, for name, organization, country, topics, language,
+what the person offers and looks for, and whether other members may find them in the
+directory (/members); each question can be skipped and answered later from /profile. The step the
 person is at is kept in the conversation state, so a restart in the middle loses nothing.
 """
 
@@ -25,7 +26,9 @@ from bot.texts.words import MEMBER_STATUS
 # How joining hands on a question written before joining: the asking feature's draft.
 AskQuestion = Callable[[Turn, str], Awaitable[None]]
 
-FIELDS = ("name", "organization", "country", "topics", "language")
+FIELDS = ("name", "organization", "country", "topics", "language", "offers", "seeks", "directory")
+# A field whose name in the profile differs from the member's attribute.
+ATTRIBUTES = {"directory": "in_directory"}
 
 
 class Step(StrEnum):
@@ -34,11 +37,17 @@ class Step(StrEnum):
     JOIN_COUNTRY = "join.country"
     JOIN_TOPICS = "join.topics"
     JOIN_LANGUAGE = "join.language"
+    JOIN_OFFERS = "join.offers"
+    JOIN_SEEKS = "join.seeks"
+    JOIN_DIRECTORY = "join.directory"
     PROFILE_NAME = "profile.name"
     PROFILE_ORGANIZATION = "profile.organization"
     PROFILE_COUNTRY = "profile.country"
     PROFILE_TOPICS = "profile.topics"
     PROFILE_LANGUAGE = "profile.language"
+    PROFILE_OFFERS = "profile.offers"
+    PROFILE_SEEKS = "profile.seeks"
+    PROFILE_DIRECTORY = "profile.directory"
 
     @property
     def field(self) -> str:
@@ -58,6 +67,7 @@ class Press(StrEnum):
     LANGUAGE = "lg"
     EDIT_FIELD = "pf"
     TOGGLE_FEATURE = "ft"
+    DIRECTORY = "dir"
 
 
 class Command(StrEnum):
@@ -90,6 +100,7 @@ class Joining:
             personal_button(Press.LANGUAGE, self.press_language, rules=(IS_OWNER,)),
             personal_button(Press.EDIT_FIELD, self.press_edit_field),
             personal_button(Press.TOGGLE_FEATURE, self.press_toggle_feature),
+            personal_button(Press.DIRECTORY, self.press_directory),
             *(step(each, partial(self.answer, each)) for each in Step),
         )
 
@@ -136,14 +147,28 @@ class Joining:
             rows = [[turn.button(native_name(code), Press.LANGUAGE, turn.member.id, code)] for code in self.languages]
             await turn.say(t("Which language would you like me to use?"), buttons=[*rows, skip_row])
             return
+        if at.field == "directory":
+            await turn.wait_for(at, **data)
+            choice = [turn.button(t("Yes"), Press.DIRECTORY, turn.member.id, "y"),
+                      turn.button(t("No"), Press.DIRECTORY, turn.member.id, "n")]
+            await turn.say(t("May other members find you in the directory? They would see your name, organization, "
+                             "country, topics and what you offer and look for, and could ask to be introduced to you "
+                             "(/members). Your contact is shared only with those you accept."),
+                           buttons=[choice, skip_row] if at.editing else [choice])
+            return
         questions = {
             "name": t("What is your name? (as other members will see it)"),
             "organization": t("Which organization do you work with?"),
             "country": t("Which country are you based in?"),
             "topics": t("Which topics do you know well? Separate them with commas, for example: "
                         "social protection, child poverty, education."),
+            "offers": t("What can you offer other members? For example: advice on cash transfer design, "
+                        "training materials, a contact in the ministry."),
+            "seeks": t("What are you looking for? For example: evaluations of school feeding, a partner in "
+                       "East Africa."),
         }
-        labels = {"name": t("Name"), "organization": t("Organization"), "country": t("Country"), "topics": t("Topics")}
+        labels = {"name": t("Name"), "organization": t("Organization"), "country": t("Country"), "topics": t("Topics"),
+                  "offers": t("What I offer"), "seeks": t("What I look for")}
         current = _current_value(turn.member, at.field)
         question: list[Part] = [questions[at.field]]
         if current and not at.editing:
@@ -159,6 +184,9 @@ class Joining:
                 await turn.refuse(Refusal("Please choose one of the buttons."))
                 return
             await self._store(turn, at, code, data)
+            return
+        if at.field == "directory":
+            await turn.refuse(Refusal("Please choose one of the buttons."))
             return
         value = clean_topics(text) if at.field == "topics" else clean_field(at.field, text)
         if isinstance(value, Refusal):
@@ -189,7 +217,7 @@ class Joining:
         await self._store(turn, Step(conversation.step), code, conversation.data)
 
     async def _store(self, turn: Turn, at: Step, value: object, data: dict) -> None:
-        turn.member = replace(turn.member, **{at.field: value})
+        turn.member = replace(turn.member, **{ATTRIBUTES.get(at.field, at.field): value})
         await self.members.save(turn.member)
         if at.field == "language":
             turn.t = turn.messenger.translator(turn.member.language)
@@ -265,6 +293,9 @@ class Joining:
             t("Topics: {value}", value=", ".join(member.topics) or none), "\n",
             t("Language: {value}", value=native_name(member.language) if member.language else none), "\n",
             t("May be featured in the network's news: {value}", value=t("yes") if member.featured_consent else t("no")),
+            "\n", t("What I offer: {value}", value=member.offers or none),
+            "\n", t("What I look for: {value}", value=member.seeks or none),
+            "\n", t("In the member directory: {value}", value=t("yes") if member.in_directory else t("no")),
             "\n", t("Status: {value}", value=t(MEMBER_STATUS[member.status.value])),
         ]
         button = turn.button
@@ -276,6 +307,9 @@ class Joining:
             [button(t("Language"), Press.EDIT_FIELD, member.id, "language"),
              button(t("Do not feature me") if member.featured_consent else t("You may feature me"),
                     Press.TOGGLE_FEATURE, member.id)],
+            [button(t("What I offer"), Press.EDIT_FIELD, member.id, "offers"),
+             button(t("What I look for"), Press.EDIT_FIELD, member.id, "seeks")],
+            [button(t("Directory"), Press.EDIT_FIELD, member.id, "directory")],
         ]
         await turn.say(*lines, buttons=rows)
 
@@ -284,6 +318,14 @@ class Joining:
             await turn.refuse(Refusal("This button is not valid. Send /help to see what you can do."))
             return
         await self.ask_step(turn, Step.of(field, editing=True))
+
+    async def press_directory(self, turn: Turn, choice: str) -> None:
+        """Yes or No to being found in the member directory."""
+        conversation = await turn.waiting()
+        if conversation is None or conversation.step not in (Step.JOIN_DIRECTORY, Step.PROFILE_DIRECTORY):
+            await turn.refuse(Refusal("That question was already answered."))
+            return
+        await self._store(turn, Step(conversation.step), choice == "y", conversation.data)
 
     async def press_toggle_feature(self, turn: Turn, arg: str) -> None:
         turn.member = replace(turn.member, featured_consent=not turn.member.featured_consent)

@@ -11,7 +11,7 @@ from bot.ports import (
 )
 from bot.services.fitting import fit
 from bot.services.members import Recipient
-from bot.services.outbox import Outbox
+from bot.services.outbox import BroadcastPlan, Outbox
 from bot.texts.catalog import Texts, Translator
 
 Compose = Callable[[Translator], Outgoing]
@@ -69,6 +69,27 @@ class Messenger:
             ))
         ids = await self.outbox.enqueue(envelopes)
         return list(zip(recipients, ids))
+
+    async def send_to_everyone(self, compose: Compose, purpose: Purpose, discussion_id: int | None = None,
+                               template: ComposeTemplate | None = None, exclude: Sequence[int] = (),
+                               platforms: Sequence[str] = ()) -> int:
+        """One message to every member who receives messages at once (but those excluded),
+        each in their language: composed here once per language and platform, planned in the
+        caller's transaction, its rows written after it in short batches (a network of
+        100,000 must not wait on one long write). Returns how many members it is for."""
+        messages: dict[tuple[str, str], tuple[Outgoing, TemplateHint | None]] = {}
+        default = self.translator("").language
+        keys = await self.outbox.audience_keys()
+        keys |= {(default, platform) for _, platform in keys}
+        for language, platform in sorted(keys):
+            t = self.translator(language)
+            capabilities = self.capabilities(platform)
+            hint = replace(template(t), language=t.language) if template and capabilities.service_window else None
+            messages[(language, platform)] = (fit(compose(t), capabilities), hint)
+        served = tuple(platforms) or tuple(sorted(name for name, can in self._capabilities.items()
+                                                 if can.reaches_members))
+        return await self.outbox.plan_broadcast(BroadcastPlan(
+            purpose, PRIORITY[purpose], discussion_id, messages, default, tuple(exclude), served))
 
     async def say(self, to: Address, member_id: int | None, message: Outgoing,
                   purpose: Purpose = Purpose.ANSWER, discussion_id: int | None = None) -> int:

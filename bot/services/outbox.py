@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 from bot.ports import (
-    Address, Button, Card, DeliveryReport, Document, Envelope, Field, Message, Notice, Outgoing, Prompt, Span, Style, TemplateHint,
-    TranscriptEntry,
+    Address, Button, Card, DeliveryReport, Document, Envelope, Field, Message, Notice, Outgoing, Priority, Prompt, Purpose,
+    Span, Style, TemplateHint, TranscriptEntry,
 )
 
 
@@ -65,6 +65,21 @@ class CardCopy:
     member_id: int | None
 
 
+@dataclass(frozen=True)
+class BroadcastPlan:
+    """A message to every member who receives broadcasts at once, but those excluded: one
+    composed message per (language, platform); members in another language get the
+    default language's."""
+
+    purpose: Purpose
+    priority: Priority
+    discussion_id: int | None
+    messages: Mapping[tuple[str, str], tuple[Outgoing, TemplateHint | None]]
+    default_language: str
+    exclude: tuple[int, ...] = ()
+    platforms: tuple[str, ...] = ()  # the platforms served; () for every one
+
+
 class Outbox(Protocol):
     async def enqueue(self, envelopes: Sequence[Envelope]) -> list[int]:
         """Write the rows (in the caller's transaction when there is one); returns their ids."""
@@ -111,6 +126,26 @@ class Outbox(Protocol):
         ...
 
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int: ...
+
+    async def audience_keys(self) -> set[tuple[str, str]]:
+        """The (language, platform) pairs of the members a broadcast may reach."""
+        ...
+
+    async def plan_broadcast(self, plan: BroadcastPlan) -> int:
+        """Keep the plan, in the caller's transaction; how many members it is for. Its rows
+        are written later, batch by batch (`write_batch`)."""
+        ...
+
+    async def unwritten_plans(self) -> list[int]: ...
+
+    async def write_batch(self, plan_id: int, members: int) -> bool:
+        """Write the rows of the plan's next members, in a transaction of its own; True when
+        the plan is done."""
+        ...
+
+    async def settle(self) -> None:
+        """Give back the space a large write took in the write-ahead log."""
+        ...
 
 
 # --- the row body: a message of any kind, and its template hint, as JSON -------------------

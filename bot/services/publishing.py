@@ -26,9 +26,11 @@ from bot.services.discussions import DiscussionStore
 from bot.services.members import MemberStore
 from bot.services.messaging import Messenger, Part, bold, compose
 from bot.services.moderation import Schedule
+from bot.services.practices import Tagging
 from bot.services.routes import Arguments, Audience, Route, command, discussion_step, facilitator_button
 from bot.services.rules import IN_PRIVATE, IS_FACILITATOR, NOT_LEFT
 from bot.services.searching import Press as SearchPress
+from bot.services.searching import render
 from bot.services.translating import Kind, Translating, in_reader_language
 from bot.services.turn import Turn
 from bot.texts.catalog import Translator
@@ -45,6 +47,7 @@ class Press(StrEnum):
     CONFIRM_DISCARD = "ddy"
     KEEP_DRAFT = "kd"
     RESHARE = "rs"
+    SHARE_PUBLISHED = "sp"  # a published consolidated reply, shared again from the archive
     CLOSE_QUIETLY = "cw"
 
 
@@ -85,6 +88,8 @@ class Publishing:
     reply_window: float
     translating: Translating
     audit: Audit
+    # Suggests themes and countries on the draft's card, accepted with one tap (good practices).
+    tagging: Tagging | None = None
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -96,6 +101,7 @@ class Publishing:
             facilitator_button(Press.CONFIRM_DISCARD, self.press_confirm_discard),
             facilitator_button(Press.KEEP_DRAFT, self.press_keep_draft),
             facilitator_button(Press.RESHARE, self.press_reshare),
+            facilitator_button(Press.SHARE_PUBLISHED, self.press_share_published),
             discussion_step(Step.SUMMARY, self.new_summary, rules=FACILITATORS_ONLY),
             discussion_step(Step.FULL, self.new_whole_text, rules=FACILITATORS_ONLY),
             command(Command.QUESTION, self.show_question, "The whole text of a question, and its draft: /question 12",
@@ -169,7 +175,9 @@ class Publishing:
         return Card(
             t("Draft consolidated reply to question #{number}", number=discussion.id),
             body=tuple(compose(*consolidated_body(t, discussion, draft, contributions)).spans),
-            buttons=self._draft_buttons(t, discussion),
+            buttons=(*self._draft_buttons(t, discussion),
+                     *(self.tagging.buttons(t, discussion, contributions) if self.tagging else ())),
+            status=self.tagging.card_line(t, discussion, contributions) if self.tagging else "",
             more=t("Shortened here: send /question {number} to read the whole draft.", number=discussion.id),
         )
 
@@ -219,10 +227,8 @@ class Publishing:
             contributions="\n\n".join(f"{c.author}: {c.text}" for c in contributions),
             language=published.language, published_at=turn.now,
         ))
-        recipients = await self.members.recipients()
         versions = await self.translating.translations.of(published.id, Kind.CONSOLIDATED)
-        await self.messenger.send(
-            recipients,
+        audience = await self.messenger.send_to_everyone(
             lambda t: compose(bold(t("Consolidated reply: {title}", title=title)), "\n\n",
                               *in_reader_language(t, consolidated_body(t, published, draft, contributions),
                                                   published.language, versions),
@@ -244,7 +250,7 @@ class Publishing:
             t("The consolidated reply to question #{number} was published by {by}", number=published.id,
               by=by or t("a facilitator"))), acted_by=turn)
         await self.cards.refresh(published, acted_by=turn)
-        turn.notice = turn.t("Published to {count} members", count=len(recipients))
+        turn.notice = turn.t("Published to {count} members", count=audience)
 
     async def press_edit_draft(self, turn: Turn, discussion: Discussion, arg: str) -> None:
         """Editing starts from the draft as it stands: its key points, or the facilitator's
@@ -382,6 +388,23 @@ class Publishing:
             t("Question #{number} was shared again by {by}", number=reshared.id, by=by or t("a facilitator"))),
             acted_by=turn)
         await self.cards.refresh(reshared, acted_by=turn, audience=audience)
+        turn.notice = turn.t("Shared again with {count} members", count=audience)
+
+    async def press_share_published(self, turn: Turn, discussion: Discussion, arg: str) -> None:
+        """A consolidated reply from the archive, shared with the whole network again: when
+        its question comes back, or for the members who joined since."""
+        reply = await self.archive.get(discussion.id) if discussion.state is State.PUBLISHED else None
+        if reply is None:
+            await turn.refuse(Refusal("Only a published consolidated reply can be shared again from the archive."))
+            return
+        audience = await self.messenger.send_to_everyone(
+            lambda t: compose(bold(t("From the archive: {title}", title=reply.title)), "\n\n",
+                              *in_reader_language(t, render(t, reply), reply.language, reply.translations),
+                              title=t("From the archive: {title}", title=reply.title)),
+            Purpose.CONSOLIDATED, discussion.id,
+            template=lambda t: TemplateHint(title_of(reply.title, limit=60),
+                                            Button(t("Read it"), self.codec.encode(SearchPress.READ, discussion.id))))
+        await self.audit.record(turn, Action.RESHARE, discussion.id)
         turn.notice = turn.t("Shared again with {count} members", count=audience)
 
     async def _open_draft(self, turn: Turn, discussion: Discussion, in_step: bool = False) -> Draft | None:

@@ -198,7 +198,8 @@ class Workspace:
         return [(entry, self._archive_buttons(t, entry.number)) for entry in found]
 
     def _archive_buttons(self, t: Translator, number: int) -> Rows:
-        return ((Button(t("Read it"), self.codec.encode(SearchPress.READ, number)),),)
+        return ((Button(t("Read it"), self.codec.encode(SearchPress.READ, number)),
+                 Button(t("Share it again"), self.codec.encode(DraftPress.SHARE_PUBLISHED, number))),)
 
     async def members(self, viewer: Viewer, filters: Mapping[str, str]) -> list[Profile]:
         t = self.messenger.translator(viewer.language)
