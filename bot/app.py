@@ -14,6 +14,7 @@ from adapters import registry
 from bot import config as configuration
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.domain.practices import fold
 from bot.ports import Adapter, PlatformContext, PlatformPlugin
 from bot.services.asking import Asking
 from bot.services.audit import Audit
@@ -22,6 +23,7 @@ from bot.services.buttons import ButtonCodec
 from bot.services.cards import Cards
 from bot.services.changes import Changes
 from bot.services.closing import Closing
+from bot.services.community import Community
 from bot.services.deadlines import Deadlines
 from bot.services.delivery import Delivery
 from bot.services.expansion import Expansion
@@ -38,6 +40,9 @@ from bot.services.language import LanguageDetector
 from bot.services.membership import Membership
 from bot.services.messaging import Messenger
 from bot.services.moderation import Moderation
+from bot.services.newsletter import Newsletters
+from bot.services.news import NewsDesk
+from bot.services.news_form import NewsForm
 from bot.services.people import People
 from bot.services.pending import Pending
 from bot.services.practice_form import PracticeForm
@@ -68,9 +73,11 @@ from storage.drafts import SqliteDraftStore
 from storage.events import SqliteEventStore
 from storage.files import is_out_of_room
 from storage.members import SqliteMemberStore
+from storage.news import SqliteNewsStore
 from storage.outbox import SqliteOutbox
 from storage.personal_data import SqlitePersonalData
 from storage.practices import SqlitePracticeStore
+from storage.programme import SqliteProgramme
 from storage.reports import SqliteReportFigures
 from storage.roster import SqliteAddedFacilitators
 from storage.search_log import SqliteSearchLog
@@ -87,6 +94,7 @@ UNCLAIMED_EVERY = 60.0  # seconds between looks for questions nobody of their la
 EVENTS_EVERY = 10.0  # seconds between looks for events' reminders and follow-ups that are due
 SURVEYS_EVERY = 60.0  # seconds between looks for surveys whose closing date passed
 INTRODUCTIONS_EVERY = 3600.0  # seconds between looks for introduction requests nobody answered in time
+FEATURES_EVERY = 3600.0  # seconds between looks for whether the next member's feature is due
 
 
 def load_settings(path: str | Path, environ: Mapping[str, str] | None = None) -> Settings:
@@ -131,6 +139,7 @@ class App:
     surveys: Surveys | None = None
     # Writes the rows of planned broadcasts; the waker the core's use cases call.
     waker: Expansion | None = None
+    community: Community | None = None
 
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, extra_adapters: Sequence[Adapter] = (),
@@ -243,6 +252,18 @@ class App:
                           audit, community.languages)
         events.surveys = surveys
         routes.include(events, EventForm(events, community.languages, community.default_language), surveys)
+        # The monthly newsletter and "Know Your Community" features.
+        programme = SqliteProgramme(database)
+        featuring = Community(programme, members, messenger, cards, codec, database, waker, clock, audit,
+                              community.name, settings.programme.feature_every)
+        routes.include(Newsletters(programme, messenger, codec, audit, community.name), featuring)
+        # News shared by members (approved like a question), facilitators' briefs and alerts.
+        news_store = SqliteNewsStore(database)
+        news_desk = NewsDesk(news_store, members, members, messenger, cards, codec, audit)
+        digests.sections.append(news_desk)
+        language_names = {fold(name): code for t in translators for code in community.languages
+                          for name in (code, t.language_name(code))}
+        routes.include(news_desk, NewsForm(news_desk, news_store, language_names))
         people = People(members, roster, database, clock, community.languages)
         dispatcher = Dispatcher(routes, people, conversations, discussions, outbox, codec, messenger, clock,
                                 joining, asking, replying, home)
@@ -260,10 +281,11 @@ class App:
         deadlines.every(EVENTS_EVERY, events.send_due, "events", now_too=True)
         deadlines.every(SURVEYS_EVERY, surveys.close_due, "surveys-closing", now_too=True)
         deadlines.every(INTRODUCTIONS_EVERY, introductions.expire_due, "introductions-expiry", now_too=True)
+        deadlines.every(FEATURES_EVERY, featuring.propose_due, "features", now_too=True)
         return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
                    discussions,
                    archive, cards, broadcast, codec, routes, privacy, adapters, introductions=introductions,
-                   waker=waker, events=events, surveys=surveys)
+                   waker=waker, events=events, surveys=surveys, community=featuring)
 
     @property
     def dashboard_address(self) -> str | None:

@@ -368,10 +368,11 @@ def _export(arguments: argparse.Namespace) -> int:
 
 
 async def _write_export(settings: Settings, format: str, out: Path) -> int:
-    from bot.services.export import export
+    from bot.services.export import export, newsletter_page
     from bot.texts.catalog import Texts
     from storage.archive import SqliteArchive
     from storage.database import Database
+    from storage.programme import SqliteProgramme
 
     if not settings.storage_path.exists():
         print(f"facilitator: no database at {settings.storage_path}: nothing to export", file=sys.stderr)
@@ -379,6 +380,7 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
     database = await Database.open(settings.storage_path)
     try:
         replies = await SqliteArchive(database).all_published()
+        newsletters = await SqliteProgramme(database).sent_newsletters()
     finally:
         await database.close()
     try:
@@ -387,10 +389,15 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
         t = Texts(community.languages, community.default_language).for_language(community.default_language)
         for exported in export(community.name, replies, format, t):
             (out / exported.name).write_text(exported.content, encoding="utf-8")
+        if format == "html":
+            for newsletter in newsletters:
+                exported = newsletter_page(t, community.name, newsletter)
+                (out / exported.name).write_text(exported.content, encoding="utf-8")
     except OSError as error:
         print(f"facilitator: cannot write to {out}: {error}", file=sys.stderr)
         return 1
-    print(f"Wrote {len(replies)} consolidated replies and index.{format} to {out}")
+    sent = f", {len(newsletters)} newsletters" if format == "html" and newsletters else ""
+    print(f"Wrote {len(replies)} consolidated replies{sent} and index.{format} to {out}")
     return 0
 
 

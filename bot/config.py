@@ -23,7 +23,7 @@ __all__ = ["ConfigError", "Settings", "CommunitySettings", "FacilitatorSettings"
            "parse_duration"]
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "limits", "logging", "practices")
+CORE_SECTIONS = ("community", "storage", "facilitators", "delivery", "limits", "logging", "practices", "programme")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ class PracticeSettings:
 
 
 @dataclass(frozen=True)
+class ProgrammeSettings:
+    # How often the bot proposes a member to feature ("Know Your Community").
+    feature_every: float = 14 * 86400.0
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """What one person may send: a burst, then a steady rate (more is refused at the door,
     with one polite notice); and how many of their questions may wait for the facilitators."""
@@ -86,6 +92,7 @@ class Settings:
     delivery: DeliveryConfig = DeliveryConfig()
     limits: LimitSettings = LimitSettings()
     practices: PracticeSettings = PracticeSettings()
+    programme: ProgrammeSettings = ProgrammeSettings()
     log_level: str = "INFO"
     # How long the inbound log keeps what members sent word for word (then only what the
     # rest of the database needs: that it was handled, and when).
@@ -177,6 +184,10 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
 
     practices = _practices(section("practices"))
 
+    programme_section = section("programme")
+    programme = ProgrammeSettings(feature_every=programme_section.duration("feature_every", default="14d"))
+    programme_section.finish()
+
     logging_section = section("logging")
     log_level = logging_section.string("level", default="INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -192,6 +203,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
         delivery=delivery,
         limits=limits,
         practices=practices,
+        programme=programme,
         log_level=log_level,
         inbound_retention=inbound_retention,
     )

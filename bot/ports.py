@@ -288,6 +288,7 @@ class Purpose(StrEnum):
     REMINDER = "reminder"
     DIGEST = "digest"
     CONSOLIDATED = "consolidated"  # a published consolidated reply, to the network
+    ALERT = "alert"  # urgent, to the network or part of it: ahead of broadcasts, even to digest readers
     HOME = "home"  # the person's home: their app's own page where it has one (Slack's App Home)
 
 

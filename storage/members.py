@@ -159,6 +159,19 @@ class SqliteMemberStore:
             for row in rows
         ]
 
+    async def matching(self, by: str, values: Sequence[str], instant_only: bool = False) -> list[int]:
+        """Active members whose country, topics or language (`by`) is one of `values`, any case."""
+        if by not in ("country", "topic", "language") or not values:
+            return []
+        if by == "topic":
+            condition = " OR ".join("(';' || lower(topics) || ';') LIKE ('%;' || lower(?) || ';%')" for _ in values)
+        else:
+            condition = f"lower({by}) IN ({','.join('lower(?)' for _ in values)})"
+        instant = " AND delivery = 'instant'" if instant_only else ""
+        rows = await self.database.fetch_all(
+            f"SELECT id FROM member WHERE status = 'active'{instant} AND ({condition}) ORDER BY id", tuple(values))
+        return [row["id"] for row in rows]
+
     async def on_platform(self, platform: str) -> list[Member]:
         rows = await self.database.fetch_all(
             "SELECT member_id FROM identity WHERE platform = ? ORDER BY member_id", (platform,)

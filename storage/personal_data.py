@@ -11,6 +11,7 @@ import aiosqlite
 
 from storage.database import Database
 from storage.outbox import SqliteOutbox
+from storage.programme import forget_member as forget_features, gather_member as features_of
 
 # Tables whose free text may quote a member's name, with their key and text columns.
 _TEXTS = (
@@ -28,6 +29,9 @@ _TEXTS = (
     ("introduction", "id", ("note",)),
     ("event", "id", ("title", "description", "speakers")),
     ("survey_answer", "rowid", ("text",)),
+    ("feature", "id", ("name", "text")),
+    ("newsletter", "id", ("intro", "content")),
+    ("news", "id", ("title", "text", "reason")),
 )
 _LANGUAGE_OF = {"consolidated_reply": "language", "translation": "language", "discussion": "language",
                 "reply": "language"}
@@ -77,6 +81,9 @@ class SqlitePersonalData:
             " FROM survey_answer a JOIN survey s ON s.id = a.survey_id JOIN survey_question q"
             " ON q.survey_id = a.survey_id AND q.position = a.position WHERE a.member_id = ?"
             " ORDER BY a.survey_id, a.position", (member_id,))
+        news = await self.database.fetch_all(
+            "SELECT id, kind, title, text, link, state, reason, created_at, decided_at FROM news"
+            " WHERE submitted_by = ? ORDER BY id", (member_id,))
         return {
             "member": dict(member),
             "identities": [dict(row) for row in identities],
@@ -88,6 +95,8 @@ class SqlitePersonalData:
             "introductions": [dict(row) for row in introductions],
             "event_registrations": [dict(row) for row in registrations],
             "survey_answers": [dict(row) for row in answers],
+            "community_features": await features_of(self.database, member_id),
+            "news": [dict(row) for row in news],
         }
 
     async def forget(self, member_id: int, instead: Mapping[str, str], default: str) -> bool:
@@ -117,6 +126,7 @@ class SqlitePersonalData:
                                      (member_id, member_id))
             # Registrations go; survey answers stay in the figures, no longer anyone's.
             await connection.execute("DELETE FROM registration WHERE member_id = ?", (member_id,))
+            await forget_features(connection, member_id)
             await connection.execute(
                 "UPDATE survey_answer SET member_id = NULL, respondent = 'x' || lower(hex(randomblob(8)))"
                 " WHERE member_id = ?", (member_id,))
@@ -128,6 +138,8 @@ class SqlitePersonalData:
             await connection.execute("UPDATE reply SET anonymous = 1 WHERE member_id = ?", (member_id,))
             await connection.execute("UPDATE practice SET submitted_by = NULL WHERE submitted_by = ?", (member_id,))
             await connection.execute("UPDATE practice SET state_by = NULL WHERE state_by = ?", (member_id,))
+            await connection.execute("UPDATE news SET submitted_by = NULL WHERE submitted_by = ?", (member_id,))
+            await connection.execute("UPDATE news SET state_by = NULL WHERE state_by = ?", (member_id,))
             await connection.execute("UPDATE audit SET detail = '' WHERE member_id = ?", (member_id,))
             await connection.execute("UPDATE audit SET actor_name = '' WHERE actor_id = ?", (member_id,))
             # What they searched for still counts in the reports, as nobody's.
@@ -138,7 +150,6 @@ class SqlitePersonalData:
                 if self.outbox is not None:
                     self.outbox.rewrite_claimed(lambda body: _without(body, names, default))
             # Deleted rows leave their words in the full-text indexes' segments until merged.
-            await connection.execute("INSERT INTO consolidated_reply_fts (consolidated_reply_fts) VALUES ('optimize')")
             await connection.execute("INSERT INTO translation_fts (translation_fts) VALUES ('optimize')")
             await connection.execute("INSERT INTO practice_fts (practice_fts) VALUES ('optimize')")
             await connection.execute("INSERT INTO archive_search (archive_search) VALUES ('optimize')")

@@ -66,10 +66,10 @@ class Ranking:
     headings: int = 2  # the first this many fields are the document's headings
     # What FTS5 may spend ranking every match itself, in postings read (each word's postings
     # to weigh it) plus 25 per match scored (what scoring one costs beside reading one posting).
-    exact_cost: int = 120_000
-    selective: int = 3_000  # documents holding a word are counted up to this, then estimated
-    from_selective: int = 120  # candidates from FTS5's bm25 of the rarer words
-    from_headings: int = 50  # per common word, candidates from the headings list
+    exact_cost: int = 60_000
+    count_up_to: int = 3_000  # documents holding a word are counted up to this, then estimated
+    from_selective: int = 60  # candidates from FTS5's bm25 of the rarer words
+    from_headings: int = 30  # per common word, candidates from the headings list
     prefix_index: tuple[int, ...] = (4, 6)  # the table's `prefix` option
 
 
@@ -184,7 +184,8 @@ class StemmedIndex:
         # The rarest words, as many as FTS5 can rank every match of within its budget.
         selective: list[Term] = []
         reads = matches = 0
-        for count, term in sorted(((self._postings(term, frequency), term) for term in terms), key=lambda pair: pair[0]):
+        by_rarity = sorted(((self._postings(term, frequency), term) for term in terms), key=lambda pair: pair[0])
+        for count, term in by_rarity:
             matches = (matches or count) if every else matches + count
             reads += count
             if reads + _SCORE_COST * matches > ranking.exact_cost:
@@ -206,50 +207,45 @@ class StemmedIndex:
         scored = {}
         for rowid, (fields, at) in rows.items():
             padded = [f" {field} " for field in fields]
-            if every and not all(_found(term, " ".join(padded[column] for column in columns)) for term in terms):
-                continue
             length = sum(field.count(" ") + 1 for field in fields if field)
             norm = _K1 * (1 - _B + _B * length / average)
-            score = 0.0
+            score, held = 0.0, 0
             for term in terms:
+                found = False
                 for phrase in _phrases(term):
-                    weighted = sum(self.ranking.weights[column] * _occurrences(phrase, padded[column])
+                    weighted = sum(ranking.weights[column] * _occurrences(phrase, padded[column])
                                    for column in columns)
                     if weighted:
+                        found = True
                         score += idf[phrase] * weighted * (_K1 + 1) / (weighted + norm)
-            if score > 0:
+                held += found
+            if score > 0 and (held == len(terms) or not every):
                 scored[rowid] = (score, fields, at)
         best = sorted(scored, key=lambda rowid: -scored[rowid][0])[:wanted]
         return {rowid: scored[rowid] for rowid in best}
 
     async def _headed_by(self, term: Term) -> list[int]:
         """The documents whose headings hold the term's stems the most."""
-        stems = [form[0] for form in term.forms if len(form) == 1]
-        phrases = [form for form in term.forms if len(form) > 1]
-        stems += [form[0] for form in phrases]  # a phrase's documents hold its first word
-        if term.prefix:
-            stems += await self._spelled_out(term.prefix)
-        documents: dict[int, None] = {}
-        for stem in dict.fromkeys(stems):
-            rows = await self.database.fetch_all(
-                f"SELECT doc FROM {self.table}_headings WHERE stem = ? ORDER BY weight DESC LIMIT ?",
-                (stem, self.ranking.from_headings))
-            documents.update(dict.fromkeys(row[0] for row in rows))
-        return list(documents)
+        # A phrase's documents hold its first word; a prefix's, one of the stems it starts.
+        stems = list(dict.fromkeys([form[0] for form in term.forms] + await self._spelled_out(term.prefix)))
+        best = f"SELECT doc, weight FROM (SELECT doc, weight FROM {self.table}_headings WHERE stem = ?" \
+               " ORDER BY weight DESC LIMIT ?)"
+        rows = await self.database.fetch_all(
+            " UNION ALL ".join([best] * len(stems)) + " ORDER BY weight DESC LIMIT ?",
+            (*(value for stem in stems for value in (stem, self.ranking.from_headings)), self.ranking.from_headings))
+        return list(dict.fromkeys(row[0] for row in rows))
 
     async def _spelled_out(self, prefix: str) -> list[str]:
         """The first stems of the headings that start with the prefix, one index step each."""
-        stems: list[str] = []
-        after, end = prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        while len(stems) < _PREFIX_STEMS:
-            row = await self.database.fetch_one(
-                f"SELECT stem FROM {self.table}_headings WHERE stem >= ? AND stem < ? ORDER BY stem LIMIT 1",
-                (after, end))
-            if row is None:
-                break
-            stems.append(row[0])
-            after = row[0] + "\x00"
-        return stems
+        if not prefix:
+            return []
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = await self.database.fetch_all(
+            f"WITH RECURSIVE found (stem) AS (SELECT min(stem) FROM {self.table}_headings"
+            f" WHERE stem >= :prefix AND stem < :end UNION ALL SELECT (SELECT min(stem) FROM {self.table}_headings"
+            f" WHERE stem > found.stem AND stem < :end) FROM found WHERE found.stem IS NOT NULL LIMIT :most)"
+            f" SELECT stem FROM found WHERE stem IS NOT NULL", {"prefix": prefix, "end": end, "most": _PREFIX_STEMS})
+        return [row[0] for row in rows]
 
     async def _statistics(self) -> tuple[int, float] | None:
         """How many documents, and their words in all: FTS5's own running totals."""
@@ -271,7 +267,7 @@ class StemmedIndex:
         phrases = [phrase for phrase in dict.fromkeys(phrase for term in terms for phrase in _phrases(term))
                    if phrase not in self._counted]
         if phrases:
-            bound = self.ranking.selective
+            bound = self.ranking.count_up_to
             probe = (f"SELECT count(*), max(rowid) FROM (SELECT rowid FROM {self.table}"
                      f" WHERE {self.table} MATCH ? LIMIT {bound + 1})")
             # Two statements, as SQLite finds a smallest and a largest id at once only by reading all.

@@ -9,7 +9,7 @@ import pytest
 from bot.domain.discussions import Discussion
 from bot.domain.members import Member, Role, Status
 from bot.ports import Address, Sender
-from bot.services.routes import Arguments, DuplicateRoute, Routes, command, personal_button, step
+from bot.services.routes import Arguments, Audience, DuplicateRoute, Routes, command, personal_button, step
 from bot.services.rules import (
     IN_PRIVATE, IS_ASKER, IS_FACILITATOR, IS_OWNER, NOT_A_STRANGER_IN_A_GROUP, NOT_LEFT, SLOW_DOWN, Attempt, TooFast,
     first_refusal,
@@ -85,6 +85,17 @@ def test_plain_words_are_commands_but_questions_are_not():
     assert taken("read the evaluation of the programme") is None
     assert taken("help", waiting=True) == ("help", "")
     assert taken("search nutrition", waiting=True) is None  # an answer the bot waits for is an answer
+
+
+def test_a_facilitators_word_is_a_command_only_for_a_facilitator():
+    class Words(StrEnum):
+        REPORT = "report"
+
+    routes = Routes().include(Feature(command(Words.REPORT, nothing, "report", arguments=Arguments.TEXT,
+                                              audience=Audience.FACILITATORS)))
+    assert routes.plain_command("Report on child labour in cocoa farms", waiting=False) is None
+    found = routes.plain_command("report 2026-10", waiting=False, facilitator=True)
+    assert found is not None and (found[0].command.value, found[1]) == ("report", "2026-10")
 
 
 MEMBER = Member(1, "Amina")

@@ -184,7 +184,7 @@ async def test_a_search_of_common_words_ranks_candidates_as_every_match_would_be
         *[reply(f"Webinar notes {n}", "Members discussed children and families.",
                 "Nutrition came up once." if n % 2 else "Schools came up.", years_ago=0.1) for n in range(30)])
     exact = await ids(archive, "children nutrition")
-    archive.index.ranking = replace(archive.index.ranking, exact_cost=0, selective=0)
+    archive.index.ranking = replace(archive.index.ranking, exact_cost=0, count_up_to=0)
     from_candidates = await ids(archive, "children nutrition")
     assert exact[0] == old and from_candidates[0] == old
     assert set(from_candidates) <= {old, *newer[1::2]}  # the webinars without nutrition are not results

@@ -31,7 +31,7 @@ MAIL_POLICY = policy.default.clone(max_line_length=998)
 ID_PATTERN = r"<[0-9a-f]{24}(?:\.d(\d+))?@{domain}>"
 # Answers to a person are automatic replies (RFC 3834); everything else the bot sends on its own.
 REPLIES = (Purpose.ANSWER, Purpose.NOTICE)
-LIST_MAIL = (Purpose.BROADCAST, Purpose.REMINDER, Purpose.DIGEST, Purpose.CONSOLIDATED)
+LIST_MAIL = (Purpose.BROADCAST, Purpose.REMINDER, Purpose.DIGEST, Purpose.CONSOLIDATED, Purpose.ALERT)
 # The words a facilitator may write on the first line of a reply instead of using a link,
 # and the buttons they stand for (their English labels, compared without case).
 ACTION_WORDS: dict[str, tuple[str, ...]] = {

@@ -44,6 +44,13 @@ class Action(StrEnum):
     RECORDING = "recording"
     SURVEY = "survey"
     SURVEY_CLOSED = "survey-closed"
+    NEWS_APPROVE = "news-approve"
+    NEWS_EDIT = "news-edit"
+    NEWS_REJECT = "news-reject"
+    BRIEF = "brief"
+    ALERT = "alert"
+    NEWSLETTER = "newsletter"
+    FEATURE = "feature"
 
 
 DONE = {
@@ -59,6 +66,9 @@ DONE = {
     Action.TAG: N_("tagged the consolidated reply"),
     Action.EVENT: N_("published an event"), Action.RECORDING: N_("added an event's recording"),
     Action.SURVEY: N_("sent a survey"), Action.SURVEY_CLOSED: N_("closed a survey"),
+    Action.NEWS_APPROVE: N_("approved news"), Action.NEWS_EDIT: N_("edited news"),
+    Action.NEWS_REJECT: N_("rejected news"), Action.BRIEF: N_("sent a brief"), Action.ALERT: N_("sent an alert"),
+    Action.NEWSLETTER: N_("sent the monthly newsletter"), Action.FEATURE: N_("published a member's feature"),
 }
 
 

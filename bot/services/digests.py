@@ -6,10 +6,10 @@ the bot was down is sent once at the next start."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Sequence
+from typing import Protocol, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -54,6 +54,19 @@ def last_due(member: Member, now: float) -> float:
     return due.timestamp()
 
 
+class DigestSection(Protocol):
+    """More that a digest carries besides questions and consolidated replies (news and briefs)."""
+
+    async def gather(self, member: Member, since: float, now: float) -> Sequence[object]: ...
+
+    def parts(self, t: Translator, items: Sequence[object]) -> list[Part]: ...
+
+    def preview(self, items: Sequence[object]) -> str: ...
+
+
+Sections = Sequence[tuple[DigestSection, Sequence[object]]]
+
+
 @dataclass(eq=False)
 class Digests:
     members: MemberStore
@@ -63,6 +76,7 @@ class Digests:
     database: UnitOfWork
     waker: Waker
     clock: Clock
+    sections: list[DigestSection] = field(default_factory=list)
 
     def routes(self) -> Sequence[Route]:
         return (
@@ -84,11 +98,12 @@ class Digests:
             since = member.digest_sent_at if member.digest_sent_at is not None else due - _period(member)
             async with self.database.transaction():
                 questions, published = await self._news(member, since, now)
-                if questions or published:
+                extra = await self._sections(member, since, now)
+                if questions or published or extra:
                     recipients = await self.members.recipients(member_ids=[member.id])
                     await self.messenger.send(
-                        recipients, lambda t: self.digest(t, member, questions, published), Purpose.DIGEST,
-                        template=lambda t: self.template(t, member, questions, published))
+                        recipients, lambda t: self.digest(t, member, questions, published, extra), Purpose.DIGEST,
+                        template=lambda t: self.template(t, member, questions, published, extra))
                 await self.members.save(replace(member, digest_sent_at=now))
             handled += 1
         self.waker.wake()
@@ -98,8 +113,12 @@ class Digests:
         questions = [d for d in await self.discussions.approved_between(since, now) if d.asker_id != member.id]
         return questions, await self.discussions.published_between(since, now)
 
+    async def _sections(self, member: Member, since: float, now: float) -> Sections:
+        gathered = [(section, await section.gather(member, since, now)) for section in self.sections]
+        return [(section, items) for section, items in gathered if items]
+
     def digest(self, t: Translator, member: Member, questions: Sequence[Discussion],
-               published: Sequence[Discussion]) -> Message:
+               published: Sequence[Discussion], extra: Sections = ()) -> Message:
         parts: list[Part] = [bold(t("Your daily digest") if member.delivery is DeliveryPreference.DAILY
                                   else t("Your weekly digest"))]
         buttons: list[list[Button]] = []
@@ -115,12 +134,15 @@ class Digests:
             parts += ["\n\n", bold(t("New consolidated replies"))]
             for discussion in published:
                 parts += ["\n", title_of(discussion.text), f" — /read {discussion.id}"]
+        for section, items in extra:
+            parts += section.parts(t, items)
         return compose(*parts, buttons=buttons)
 
     def template(self, t: Translator, member: Member, questions: Sequence[Discussion],
-                 published: Sequence[Discussion]) -> TemplateHint:
-        first = (questions or published)[0]
-        return TemplateHint(title_of(first.text, limit=60),
+                 published: Sequence[Discussion], extra: Sections = ()) -> TemplateHint:
+        preview = (title_of((questions or published)[0].text, limit=60) if questions or published
+                   else extra[0][0].preview(extra[0][1]))
+        return TemplateHint(preview,
                             Button(t("Read it"), self.codec.encode(Press.SHOW, member.id)))
 
     async def press_show(self, turn: Turn, arg: str) -> None:
@@ -130,7 +152,8 @@ class Digests:
             return
         since = (member.digest_sent_at or turn.now) - _period(member)
         questions, published = await self._news(member, since, turn.now)
-        await turn.show(self.digest(turn.t, member, questions, published))
+        extra = await self._sections(member, since, turn.now)
+        await turn.show(self.digest(turn.t, member, questions, published, extra))
 
     # --- choosing ---------------------------------------------------------------------------
 

@@ -120,7 +120,8 @@ class Dispatcher:
         sender, text = event.sender, event.text
         conversation = await turn.waiting()
         if not sender.in_group:
-            plain = self.routes.plain_command(text, waiting=conversation is not None)
+            plain = self.routes.plain_command(text, waiting=conversation is not None,
+                                              facilitator=turn.member.is_facilitator)
             if plain is not None:
                 route, args = plain
                 await self._command(turn, sender, route.command.value, args)

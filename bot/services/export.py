@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Sequence
 
+from bot.domain.programme import Newsletter
 from bot.services.archive import ArchivedReply
+from bot.services.newsletter import month_name, sections
 from bot.texts.catalog import Translator
 
 FORMATS = ("md", "html")
@@ -106,3 +108,22 @@ def _html_index(t: Translator, community: str, replies: Sequence[ArchivedReply],
     )
     title = t("{community}: consolidated replies", community=community)
     return _html_document(title, f"<h1>{html.escape(title)}</h1>\n<ul>\n{items}\n</ul>")
+
+
+def newsletter_page(t: Translator, community: str, newsletter: Newsletter) -> ExportedFile:
+    """A sent newsletter as an HTML page, newsletter-YYYY-MM.html: what members received."""
+    title = t("{community}: newsletter of {month}", community=community, month=month_name(t, newsletter.month))
+    body = [f"<h1 dir=\"auto\">{html.escape(title)}</h1>"]
+    if newsletter.intro:
+        body.append(_paragraphs(newsletter.intro))
+    content = newsletter.content
+    for heading, items, timed in sections(t, content):
+        if not items:
+            continue
+        entries = []
+        for item in items:
+            when = f" <time>{html.escape(t.moment(item.at, 'UTC'))} UTC</time>" if timed else ""
+            text = f"<br>{html.escape(item.text)}" if item.text else ""
+            entries.append(f"<li dir=\"auto\"><strong>{html.escape(item.title)}</strong>{when}{text}</li>")
+        body.append(f"<h2>{html.escape(heading)}</h2>\n<ul>\n" + "\n".join(entries) + "\n</ul>")
+    return ExportedFile(f"newsletter-{newsletter.month}.html", _html_document(title, "\n".join(body)))

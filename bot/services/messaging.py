@@ -20,7 +20,7 @@ ComposeTemplate = Callable[[Translator], TemplateHint]
 PRIORITY = {
     Purpose.ANSWER: Priority.ANSWER, Purpose.NOTICE: Priority.ANSWER, Purpose.HOME: Priority.ANSWER,
     Purpose.CARD: Priority.CARD, Purpose.REPLY: Priority.CARD, Purpose.STATUS: Priority.CARD,
-    Purpose.THANKS: Priority.CARD,
+    Purpose.THANKS: Priority.CARD, Purpose.ALERT: Priority.CARD,
     Purpose.BROADCAST: Priority.BROADCAST, Purpose.REMINDER: Priority.BROADCAST, Purpose.DIGEST: Priority.BROADCAST,
     Purpose.CONSOLIDATED: Priority.BROADCAST,
 }

@@ -148,6 +148,8 @@ class Privacy:
             "introductions": [_times(row) for row in gathered.get("introductions", [])],
             "event_registrations": [_times(row) for row in gathered.get("event_registrations", [])],
             "survey_answers": [_times(row) for row in gathered.get("survey_answers", [])],
+            "news_shared": [_times(row) for row in gathered.get("news", [])],
+            "community_features": [_times(row) for row in gathered.get("community_features", [])],
             "kept_word_for_word_for_days": round(self.inbound_retention / 86400),
         }
 

@@ -302,6 +302,7 @@ class Publishing:
             return
         draft = draft.with_full_text(text) if whole else draft.with_summary(text)
         await self.drafts.save(draft, turn.now)
+        await self.audit.record(turn, Action.EDIT, discussion.id)
         await turn.stop_waiting()
         contributions = await self.contributions_of(discussion)
         await self.cards.update(discussion.id, CardKind.DRAFT,

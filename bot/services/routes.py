@@ -157,18 +157,19 @@ class Routes:
     def command(self, name: str) -> CommandRoute | None:
         return self.commands.get(name.casefold())
 
-    def plain_command(self, text: str, waiting: bool) -> tuple[CommandRoute, str] | None:
+    def plain_command(self, text: str, waiting: bool, facilitator: bool = False) -> tuple[CommandRoute, str] | None:
         """A message that starts with a command's word, shaped as that command takes it.
 
         A question must never be taken for a command: a word with text after it counts only
         when the text is short and no question ("search cash transfers", not "Search
-        strategies that worked for girls?"), and while the bot waits for an answer only a
-        word alone ("cancel") counts."""
+        strategies that worked for girls?"), while the bot waits for an answer only a word
+        alone ("cancel") counts, and a facilitators' word ("report", "remove") is a command only
+        for a facilitator: a member's "Report on child labour in cocoa farms" is their text."""
         match = _PLAIN.match(text)
         if not match:
             return None
         route = self.commands.get(match.group(1).casefold())
-        if route is None:
+        if route is None or (route.audience is Audience.FACILITATORS and not facilitator):
             return None
         args = (match.group(2) or "").strip()
         if not args:

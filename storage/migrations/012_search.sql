@@ -80,3 +80,10 @@ CREATE TABLE search_log (
     member_id INTEGER NULL
 );
 CREATE INDEX search_log_at ON search_log (at);
+
+-- The first index (002) is replaced by archive_search: nothing reads it any more, and it
+-- would hold a second copy of every reply's words.
+DROP TRIGGER consolidated_reply_added;
+DROP TRIGGER consolidated_reply_removed;
+DROP TRIGGER consolidated_reply_changed;
+DROP TABLE consolidated_reply_fts;
