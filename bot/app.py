@@ -248,6 +248,7 @@ class App:
         # Events with registration, reminders and a follow-up; surveys after an event or on their own.
         event_store = SqliteEventStore(database)
         events = Events(event_store, members, messenger, codec, database, waker, clock, audit, community.name)
+        digests.sections.append(events)  # a digest reminds its reader of the events coming
         surveys = Surveys(SqliteSurveyStore(database), event_store, members, messenger, codec, database, waker, clock,
                           audit, community.languages)
         events.surveys = surveys

@@ -7,7 +7,7 @@ import statistics
 from typing import Sequence
 
 from bot.services.reports import (
-    GrowthPoint, MemberFigures, Month, MonthFigures, QuestionFigures, SearchFigures, Share,
+    EventFigures, GrowthPoint, MemberFigures, Month, MonthFigures, QuestionFigures, SearchFigures, Share, SurveyFigures,
 )
 from storage.database import Database
 
@@ -30,7 +30,31 @@ class SqliteReportFigures:
     async def month(self, month: Month, top_searches: int) -> MonthFigures:
         span = {"start": month.start, "end": month.end, "at": month.end}
         return MonthFigures(await self._members(span), await self._questions(span),
-                            await self._searches(span, top_searches))
+                            await self._searches(span, top_searches), await self._events(span),
+                            await self._surveys(span))
+
+    # --- the programme ----------------------------------------------------------------------
+
+    async def _events(self, span: dict) -> EventFigures:
+        row = await self.database.fetch_one(
+            "SELECT count(DISTINCT e.id) AS held,"
+            " count(r.member_id) FILTER (WHERE r.state = 'registered') AS registered,"
+            " count(r.member_id) FILTER (WHERE r.state = 'waiting') AS waiting,"
+            " count(r.member_id) FILTER (WHERE r.state = 'registered' AND r.attended = 1) AS attended"
+            " FROM event e LEFT JOIN registration r ON r.event_id = e.id"
+            " WHERE e.starts_at >= :start AND e.starts_at < :end", span)
+        assert row is not None
+        return EventFigures(row["held"], row["registered"], row["waiting"], row["attended"])
+
+    async def _surveys(self, span: dict) -> SurveyFigures:
+        row = await self.database.fetch_one(
+            "SELECT count(DISTINCT a.survey_id) AS surveys, count(DISTINCT a.respondent) AS respondents,"
+            " count(*) FILTER (WHERE q.kind = 'likert' AND a.value IS NOT NULL) AS scaled,"
+            " count(*) FILTER (WHERE q.kind = 'likert' AND a.value >= 4) AS agreed"
+            " FROM survey_answer a JOIN survey_question q ON q.survey_id = a.survey_id AND q.position = a.position"
+            " WHERE a.answered_at >= :start AND a.answered_at < :end", span)
+        assert row is not None
+        return SurveyFigures(row["surveys"], row["respondents"], row["scaled"], row["agreed"])
 
     async def growth(self, months: Sequence[Month]) -> tuple[GrowthPoint, ...]:
         points = []

@@ -102,7 +102,7 @@ class MemoryPlatform:
     def person(self, user_id: str, name: str = "", locale: str = "") -> "Person":
         return Person(self, user_id, name, locale)
 
-    async def wait_until(self, predicate, timeout: float = 5.0):  # type: ignore[no-untyped-def]
+    async def wait_until(self, predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def]
         async def satisfied():  # type: ignore[no-untyped-def]
             async with self._changed:
                 while not (result := predicate()):
@@ -172,7 +172,7 @@ class Person:
         form = self.platform.forms.pop(self.user_id)
         return await self._send(FormSubmitted(self._sender(), form.token, text, "form"))
 
-    async def receives(self, containing: str, timeout: float = 5.0) -> Received:
+    async def receives(self, containing: str, timeout: float = 10.0) -> Received:
         """Wait for the next new message (after those already seen) that contains the text."""
         def found():  # type: ignore[no-untyped-def]
             for index in range(self.seen, len(self.messages)):
@@ -186,7 +186,7 @@ class Person:
         except TimeoutError:
             raise AssertionError(f"{self.user_id} never received {containing!r}; got: {self.texts()}") from None
 
-    async def sees(self, predicate, timeout: float = 5.0) -> Received:  # type: ignore[no-untyped-def]
+    async def sees(self, predicate, timeout: float = 10.0) -> Received:  # type: ignore[no-untyped-def]
         """Wait until one of the messages (edited ones included) satisfies the predicate."""
         try:
             return await self.platform.wait_until(lambda: next((m for m in self.messages if predicate(m)), None), timeout)

@@ -319,3 +319,23 @@ async def test_on_telegram_a_member_registers_in_one_tap_and_gets_the_calendar_f
             assert (await amina.receives("Coming events")).labels() == ["Cancel #1"]
         finally:
             await app.stop()
+
+
+async def test_a_digest_reminds_its_reader_of_the_events_coming_in_their_time_zone(manual):
+    network, clock = manual
+    fatou = await network.member("f1", "Fatou")
+    carla = await network.member("c1", "Carla")
+    await carla.says("/timezone America/Lima")
+    await carla.receives("Saved")
+    await carla.says("/digest daily 8")
+    await carla.receives("a daily digest at 08:00 (America/Lima)")
+    await create_event(fatou)
+    await carla.receives("Cash transfers and child poverty")  # the announcement itself reaches everyone
+    clock.advance(24 * 3600)  # the next morning in Lima
+    await network.app.digests.send_due()
+    digest = await carla.receives("Your daily digest")
+    assert "Coming events" in digest.text and "/events" in digest.text
+    assert "• Cash transfers and child poverty: Dec 15, 2026, 6:00\u202fAM (America/Lima)" in digest.text
+    clock.advance(24 * 3600)  # once: the next day's digest has nothing new to say
+    await network.app.digests.send_due()
+    assert sum("Your daily digest" in text for text in carla.texts()) == 1

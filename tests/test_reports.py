@@ -80,6 +80,21 @@ SEARCHES = [
 ]
 
 
+# Events: id, start; registrations: (member, state, attended). Only the October events count:
+# 2 held, 3 registered (the waiting one not), 2 said they attended, 1 left waiting.
+EVENTS = [
+    (1, at(10, 14), [(1, "registered", 1), (2, "registered", 0), (3, "waiting", None)]),
+    (2, at(10, 28), [(4, "registered", 1), (5, "cancelled", None)]),
+    (3, at(11, 3), [(1, "registered", 1)]),
+]
+# Survey answers: respondent, 1-5 value (a likert question) or None (a text one), time.
+# In October: 3 people, 5 answers on the scale of which 3 agree (4 or 5).
+ANSWERS = [
+    ("m1", 5, at(10, 15)), ("m1", None, at(10, 15)), ("m2", 4, at(10, 15)), ("m2", 2, at(10, 16)),
+    ("m4", 3, at(10, 29)), ("m4", 4, at(10, 29)), ("m5", 1, at(11, 2)),
+]
+
+
 async def seeded(path: Path) -> bool:
     """The database above, migrated by the real code; True when the search log exists."""
     database = await Database.open(path)
@@ -108,6 +123,22 @@ async def seeded(path: Path) -> bool:
         for platform, user_id, kind, when in INBOUND:
             connection.execute("INSERT INTO inbound (platform, user_id, kind, body, received_at) VALUES (?, ?, ?, '', ?)",
                                (platform, user_id, kind, when))
+        for event, starts, registrations in EVENTS:
+            connection.execute("INSERT INTO event (id, title, starts_at, time_zone, duration, language, created_at)"
+                               " VALUES (?, ?, ?, 'UTC', 3600, 'en', ?)", (event, f"Webinar {event}", starts,
+                                                                         starts - 7 * DAY))
+            connection.executemany(
+                "INSERT INTO registration (event_id, member_id, state, since, attended) VALUES (?, ?, ?, ?, ?)",
+                [(event, member, state, starts - DAY, attended) for member, state, attended in registrations])
+        connection.execute("INSERT INTO survey (id, title, state, created_at) VALUES (1, 'Webinars', 'open', ?)",
+                           (at(10, 1),))
+        connection.executemany("INSERT INTO survey_question (survey_id, position, kind, text) VALUES (1, ?, ?, ?)",
+                               [(n, "likert", f"Statement {n}") for n in range(1, 8)] + [(9, "text", "Ideas?")])
+        for position, (respondent, value, when) in enumerate(ANSWERS, start=1):
+            connection.execute(
+                "INSERT INTO survey_answer (survey_id, position, respondent, value, text, answered_at)"
+                " VALUES (1, ?, ?, ?, ?, ?)",
+                (9 if value is None else position, respondent, value, "More cases" if value is None else None, when))
         logged = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_log'").fetchone() is not None
         if logged:
@@ -174,9 +205,13 @@ async def test_searches_that_found_nothing_most_frequent_first(tmp_path):
     assert searches.unanswered == (Share("birth registration", 3), Share("cash transfers", 1))
 
 
-async def test_events_and_surveys_have_a_place_but_no_made_up_figures(tmp_path):
+async def test_events_held_and_surveys_answered_in_the_month(tmp_path):
     report, _ = await october(tmp_path)
-    assert report.events is None and report.surveys is None
+    assert (report.events.held, report.events.registered, report.events.attended, report.events.waiting) == (
+        2, 3, 2, 1)
+    assert (report.surveys.surveys, report.surveys.respondents, report.surveys.scaled, report.surveys.agreed) == (
+        1, 3, 5, 3)
+    assert report.surveys.agreed_share == 0.6
 
 
 async def test_leaving_and_coming_back_are_timed_by_the_database(tmp_path):
@@ -240,7 +275,8 @@ async def test_the_command_writes_the_page_the_figures_and_two_charts(tmp_path):
     assert figures["questions"]["first_reply_after_sharing_median_seconds"] == DAY
     assert figures["questions"]["publication_after_asking_median_seconds"] == 16 * DAY
     assert [point["total"] for point in figures["growth"]][-4:] == [1, 2, 3, 5]
-    assert figures["events"] is None and figures["surveys"] is None
+    assert figures["events"] == {"held": 2, "registered": 3, "waiting": 1, "attended": 2}
+    assert figures["surveys"] == {"surveys": 1, "respondents": 3, "answers_on_a_scale": 5, "agreed": 3}
     assert figures["searches"]["recorded"] is logged
 
     page = (out / "report-2026-10.html").read_text(encoding="utf-8")
@@ -253,7 +289,8 @@ async def test_the_command_writes_the_page_the_figures_and_two_charts(tmp_path):
     assert "<td>Portuguese</td><td class=\"n\">2</td>" in page
     assert "First reply after sharing, median</th><td class=\"n\">24 hours</td>" in page
     assert "Publication after the question was asked, median</th><td class=\"n\">16 days</td>" in page
-    assert "Events and surveys: not in this report yet." in page
+    assert '<th scope="row">Events held</th><td class="n">2</td>' in page
+    assert "agreed or strongly agreed</th><td class=\"n\">60%</td>" in page
     if logged:
         assert '<td>birth registration</td><td class="n">3</td>' in page
 
@@ -288,7 +325,7 @@ async def test_a_facilitator_gets_the_month_in_the_chat_with_two_charts(network)
     assert "3 members: 3 new, 0 left" in text.text
     assert "2 countries reached" in text.text
     assert "Countries: Nigeria 2, Ghana 1" in text.text
-    assert "Events and surveys: not in this report yet." in text.text
+    assert "0 events held" in text.text and "0 people answered a survey" in text.text
     growth = await fatou.receives("over the last 12 months")
     countries = await fatou.receives("Members by country")
     for sent, name in ((growth, "chart-growth-2026-10.png"), (countries, "chart-countries-2026-10.png")):

@@ -23,6 +23,7 @@ import icalendar
 
 from bot.clock import Clock
 from bot.domain.events import Event, Registration, Reminder, parse_link, parse_number
+from bot.domain.members import Member
 from bot.domain.refusal import Refusal
 from bot.ports import Button, Document, Message, Purpose, Span, Style, TemplateHint
 from bot.services.audit import Action, Audit
@@ -39,6 +40,7 @@ from bot.texts.catalog import Translator
 log = logging.getLogger(__name__)
 
 LISTED = 10  # events shown by /events
+DIGEST_EVENTS = 5  # coming events a digest reminds its reader of
 FACILITATORS_ONLY = (NOT_LEFT, IS_FACILITATOR)
 # A message whose times are said in one time zone; what a closed service window gets instead.
 ComposeInZone = Callable[[Translator, str], Message]
@@ -199,6 +201,22 @@ class Events:
             parts += ["\n", t("Join here: {link}", link=event.link)]
         if event.place:
             parts += ["\n", t("Place: {place}", place=event.place)]
+        return parts
+
+    # --- in a digest --------------------------------------------------------------------------
+
+    async def gather(self, member: Member, since: float, now: float) -> Sequence[object]:
+        """The coming events announced since the reader's last digest, with their time zone:
+        once each, not every day until they start."""
+        coming = [event for event in await self.events.coming(now)
+                  if event.starts_at > now and event.created_at >= since][:DIGEST_EVENTS]
+        return [(event, member.timezone) for event in coming]
+
+    def parts(self, t: Translator, items: Sequence[object]) -> list[Part]:
+        parts: list[Part] = [bold(t("Coming events"))]
+        for event, zone in items:  # type: ignore[misc]
+            parts += ["\n", f"• {event.title}: {when(t, event.starts_at, zone)}"]
+        parts += ["\n", t("Send /events to register.")]
         return parts
 
     def _template(self, t: Translator, event: Event) -> TemplateHint:

@@ -149,10 +149,32 @@ class GrowthPoint:
 
 
 @dataclass(frozen=True)
+class EventFigures:
+    held: int  # events that started in the month
+    registered: int  # members registered for them (not those still on a waiting list)
+    waiting: int  # still on a waiting list when they started
+    attended: int  # who said they attended
+
+
+@dataclass(frozen=True)
+class SurveyFigures:
+    surveys: int  # surveys answered in the month
+    respondents: int  # people who answered at least one question
+    scaled: int  # answers on a 1-5 scale
+    agreed: int  # of those, 4 or 5
+
+    @property
+    def agreed_share(self) -> float | None:
+        return self.agreed / self.scaled if self.scaled else None
+
+
+@dataclass(frozen=True)
 class MonthFigures:
     members: MemberFigures
     questions: QuestionFigures
     searches: SearchFigures
+    events: EventFigures
+    surveys: SurveyFigures
 
 
 @dataclass(frozen=True)
@@ -163,10 +185,8 @@ class Report:
     questions: QuestionFigures
     searches: SearchFigures
     growth: tuple[GrowthPoint, ...]  # GROWTH_MONTHS months, the report's month last
-    # Events (webinars) with their registrations, and surveys with their results, have their
-    # place here (issue #18); until the report counts them, None: never a made-up zero.
-    events: None = None
-    surveys: None = None
+    events: EventFigures
+    surveys: SurveyFigures
 
     @property
     def complete(self) -> bool:
@@ -183,7 +203,8 @@ class ReportFigures(Protocol):
 async def make_report(figures: ReportFigures, month: Month, now: float) -> Report:
     counted = await figures.month(month, SEARCHES_LISTED)
     growth = await figures.growth(month.back(GROWTH_MONTHS))
-    return Report(month, now, counted.members, counted.questions, counted.searches, growth)
+    return Report(month, now, counted.members, counted.questions, counted.searches, growth, counted.events,
+                  counted.surveys)
 
 
 def month_refusal(month: Month, now: float) -> Refusal | None:
@@ -301,8 +322,23 @@ def chat_text(report: Report, t: Translator) -> list[Part]:
     else:
         parts.append(", ".join(f"“{share.name}” ({t.number(share.count)})"
                                for share in searches.unanswered[:SHOWN_IN_CHAT]))
-    parts += ["\n\n", t("Events and surveys: not in this report yet.")]
+    parts += ["\n\n", bold(t("Events and surveys")), "\n", *programme_lines(report, t)]
     return parts
+
+
+def programme_lines(report: Report, t: Translator) -> list[str]:
+    events, surveys = report.events, report.surveys
+    lines = [t.plural("{count} event held", "{count} events held", events.held)]
+    if events.held:
+        lines += ["\n", t("{registered} registered, {attended} said they attended, {waiting} left on a waiting list",
+                          registered=t.number(events.registered), attended=t.number(events.attended),
+                          waiting=t.number(events.waiting))]
+    lines += ["\n", t.plural("{count} person answered a survey", "{count} people answered a survey",
+                              surveys.respondents)]
+    if surveys.agreed_share is not None:
+        lines += ["\n", t("{share} of the answers on a 1-5 scale agreed or strongly agreed",
+                          share=t.percent(surveys.agreed_share))]
+    return lines
 
 
 def _listing(shares: Sequence[Share], t: Translator, name) -> str:  # type: ignore[no-untyped-def]

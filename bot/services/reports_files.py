@@ -65,9 +65,10 @@ def as_json(report: Report, community: str) -> dict[str, Any]:
         },
         "growth": [{"month": str(point.month), "total": point.total, "new": point.new, "left": point.left}
                    for point in report.growth],
-        # Not kept by the network yet (issue #18): null, not zero.
-        "events": report.events,
-        "surveys": report.surveys,
+        "events": {"held": report.events.held, "registered": report.events.registered,
+                   "waiting": report.events.waiting, "attended": report.events.attended},
+        "surveys": {"surveys": report.surveys.surveys, "respondents": report.surveys.respondents,
+                    "answers_on_a_scale": report.surveys.scaled, "agreed": report.surveys.agreed},
     }
 
 
@@ -134,7 +135,15 @@ def page(report: Report, community: str, t: Translator, drawn: Sequence[Chart]) 
         _heading(t("Members over the last 12 months")),
         _growth(report, t),
         _heading(t("Events and surveys")),
-        _paragraph(t("Events and surveys: not in this report yet.")),
+        _figures(t, [
+            (t("Events held"), t.number(report.events.held)),
+            (t("Registered for them"), t.number(report.events.registered)),
+            (t("Said they attended"), t.number(report.events.attended)),
+            (t("Left on a waiting list"), t.number(report.events.waiting)),
+            (t("People who answered a survey"), t.number(report.surveys.respondents)),
+            (t("Answers on a 1-5 scale that agreed or strongly agreed"),
+             t.percent(report.surveys.agreed_share) if report.surveys.agreed_share is not None else "—"),
+        ]),
     ]
     direction = "rtl" if t.right_to_left else "ltr"
     return (f'<!DOCTYPE html>\n<html lang="{escape(t.language)}" dir="{direction}">\n<head>\n<meta charset="utf-8">\n'

@@ -21,7 +21,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ class Translator:
 
     def number(self, value: int | float) -> str:
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float) -> str:
+        """"93%" in English, "93 %" in French."""
+        return format_percent(share, locale=self.locale)
 
     def date(self, timestamp: float, zone: str = "UTC") -> str:
         """"13 déc. 2026" in French, "13 Dec 2026" in English."""
