@@ -191,7 +191,8 @@ class Person:
         try:
             return await self.platform.wait_until(lambda: next((m for m in self.messages if predicate(m)), None), timeout)
         except TimeoutError:
-            raise AssertionError(f"{self.user_id} never saw it; got: {self.texts()}") from None
+            seen = [(m.text[:60], m.labels()) for m in self.messages]
+            raise AssertionError(f"{self.user_id} never saw it; got (text, buttons): {seen}") from None
 
     def texts(self) -> list[str]:
         return [m.text for m in self.messages]

@@ -83,7 +83,9 @@ async def test_a_broadcast_killed_midway_finishes_after_a_restart(tmp_path):
         counts = delivered(api)
         assert set(counts) == {10_000 + n for n in range(MEMBERS)}  # nobody skipped
         assert sum(counts.values()) - MEMBERS <= MAX_IN_FLIGHT  # only messages in flight at the kill twice
-        assert api.refused == []
+        # The new process cannot know what the killed one sent in its last second: Telegram may
+        # ask it once to slow down, and it does; nothing else is ever refused.
+        assert all(r.refused.startswith("Too Many Requests") for r in api.refused) and len(api.refused) <= 2
         with sqlite3.connect(tmp_path / "crash.db") as connection:
             assert connection.execute("SELECT count(*) FROM outbox WHERE state != 'sent'").fetchone() == (0,)
 
