@@ -192,7 +192,7 @@ class App:
         cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language, watch, clock=clock)
         changes = Changes(discussions, members)
         progress = BroadcastProgress(outbox, discussions, cards, database, waker)
-        detector = LanguageDetector()
+        detector = LanguageDetector(community.languages)
         detector.prepare()
         replying = Replying(discussions, members, messenger, codec, detector, community.languages, watch)
         audit = Audit(SqliteAuditLog(database))
