@@ -109,7 +109,7 @@ def storage_problem(path: Path) -> str | None:
         return "it is a folder, not a database file"
     if path.exists():
         if not os.access(path, os.R_OK | os.W_OK):
-            return "it cannot be read and written (permission denied)"
+            return "it cannot be read and written (its permissions, or a read-only disk)"
         folder = path.parent
     else:
         folder = path.parent
@@ -119,10 +119,10 @@ def storage_problem(path: Path) -> str | None:
         if not existing.is_dir():
             return f"the folder {folder} cannot be created: {existing} is a file"
         if existing != folder and not os.access(existing, os.W_OK | os.X_OK):
-            return f"the folder {folder} cannot be created in {existing} (permission denied)"
+            return f"the folder {folder} cannot be created in {existing} (its permissions, or a read-only disk)"
     # SQLite writes its -wal and -shm files beside the database.
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
-        return f"the folder {folder} cannot be written (permission denied)"
+        return f"the folder {folder} cannot be written (its permissions, or a read-only disk)"
     return None
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.app import load_settings
 from bot.config import ConfigError
+from tests.read_only import read_only_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,16 +143,10 @@ def test_check_config_reports_a_storage_path_that_cannot_be_used(tmp_path, stora
     assert not (tmp_path / "blocker").is_dir()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any folder")
 def test_check_config_reports_a_storage_folder_that_cannot_be_written(tmp_path):
-    folder = tmp_path / "readonly"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
+    with read_only_folder(tmp_path / "readonly"):
         path = write(tmp_path, VALID.replace('path = "x.db"', 'path = "readonly/x.db"'))
         result = run_cli("check-config", "--config", str(path), env={"TG_TOKEN": "1:x"})
-    finally:
-        folder.chmod(0o700)
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "storage.path" in line and "cannot be written" in line

@@ -20,6 +20,7 @@ import pytest
 from bot.app import App, load_settings
 from bot.demo_setup import prepare_demo
 from storage.database import Database
+from tests.read_only import read_only_folder
 from tests.test_make_demo import free_port
 from tests.webchat_network import webchat_settings
 
@@ -101,28 +102,22 @@ def test_a_storage_folder_that_cannot_be_created_stops_the_start_with_one_line(t
     assert seconds < 10
 
 
-@pytest.mark.skipif(AS_ROOT, reason="root may write any folder")
 def test_a_storage_folder_that_cannot_be_written_stops_the_start_with_one_line(tmp_path):
-    folder = tmp_path / "readonly"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
+    with read_only_folder(tmp_path / "readonly") as folder:
         result, _ = start_and_time(write_config(tmp_path, folder / "bot.db"))
-    finally:
-        folder.chmod(0o700)
     assert_one_line(result, str(folder / "bot.db"), "cannot be written")
 
 
-@pytest.mark.skipif(AS_ROOT, reason="root may read any file")
-def test_a_database_file_that_cannot_be_read_stops_the_start_with_one_line(tmp_path):
-    storage = tmp_path / "bot.db"
+def a_database_nobody_may_change(folder: Path) -> None:
+    storage = folder / "bot.db"
     sqlite3.connect(storage).close()
-    storage.chmod(0o000)
-    try:
-        result, _ = start_and_time(write_config(tmp_path, storage))
-    finally:
-        storage.chmod(0o600)
-    assert_one_line(result, str(storage), "cannot be read")
+    storage.chmod(0o000)  # for anyone but root; root finds its folder read-only
+
+
+def test_a_database_file_that_cannot_be_read_and_written_stops_the_start_with_one_line(tmp_path):
+    with read_only_folder(tmp_path / "readonly", prepare=a_database_nobody_may_change) as folder:
+        result, _ = start_and_time(write_config(tmp_path, folder / "bot.db"))
+    assert_one_line(result, str(folder / "bot.db"), "cannot be read and written")
 
 
 @pytest.fixture
