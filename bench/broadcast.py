@@ -157,7 +157,6 @@ async def main(argv: list[str]) -> None:
             audience = await app.broadcast.share(approved, asker)
         answered_at = time.monotonic()
         started.set()
-        assert app.waker is not None
         app.waker.wake()
         while not question_sends(api):
             await asyncio.sleep(0.01)

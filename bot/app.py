@@ -133,12 +133,12 @@ class App:
     codec: ButtonCodec
     routes: Routes
     privacy: Privacy
+    # Writes the rows of planned broadcasts; the waker the core's use cases call.
+    waker: Expansion
     adapters: list[Adapter] = field(default_factory=list)
     introductions: Introductions | None = None
     events: Events | None = None
     surveys: Surveys | None = None
-    # Writes the rows of planned broadcasts; the waker the core's use cases call.
-    waker: Expansion | None = None
     community: Community | None = None
 
     @classmethod
@@ -285,8 +285,8 @@ class App:
         deadlines.every(FEATURES_EVERY, featuring.propose_due, "features", now_too=True)
         return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
                    discussions,
-                   archive, cards, broadcast, codec, routes, privacy, adapters, introductions=introductions,
-                   waker=waker, events=events, surveys=surveys, community=featuring)
+                   archive, cards, broadcast, codec, routes, privacy, waker, adapters, introductions=introductions,
+                   events=events, surveys=surveys, community=featuring)
 
     @property
     def dashboard_address(self) -> str | None:
@@ -312,15 +312,13 @@ class App:
             await adapter.start(self.intake)
             log.info("%s is running", adapter.platform)
         await self.delivery.start()
-        if self.waker is not None:
-            await self.waker.start()
+        await self.waker.start()
 
     async def stop(self) -> None:
         """Stop sending first (what is being sent is waited for, unsent rows stay queued): a
         send through a platform's closed client would fail. Then receiving, then handling
         (what is kept waits for the next start), then close."""
-        if self.waker is not None:
-            await self.waker.stop()
+        await self.waker.stop()
         await self.delivery.stop(timeout=3)
         for adapter in reversed(self.adapters):
             try:
