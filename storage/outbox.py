@@ -206,8 +206,8 @@ class SqliteOutbox:
                     orphaned_edits.append(row["id"])
                 continue
             message, template = decode_body(row["body"])
-            if row["edit_of"] is None:
-                self._claimed[row["id"]] = row["body"]
+            # Edits too: a newer edit replaces a queued one in place, even while it is sent.
+            self._claimed[row["id"]] = row["body"]
             claimed.append(QueuedMessage(
                 id=row["id"],
                 envelope=Envelope(
@@ -241,16 +241,17 @@ class SqliteOutbox:
 
     async def _follow_change_made_while_sending(self, connection: aiosqlite.Connection, row_id: int,
                                                 sent_body: str) -> None:
-        """The core changed the row in place (a card's new state, buttons taken off) while the
-        platform took the version claimed before: the row keeps what was really sent, and the
-        new version follows as an edit."""
+        """The core changed the row in place (a card's new state, buttons taken off, a newer
+        edit) while the platform took the version claimed before: the row keeps what was really
+        sent, and the new version follows as an edit of the same message."""
         row = await (await connection.execute(f"SELECT {_ORIGINAL}, {_BODY.format(row='outbox')} AS body"
                                               " FROM outbox WHERE id = ?",
                                               (row_id,))).fetchone()
         if row is None or row["body"] == sent_body:
             return
         await connection.execute("UPDATE outbox SET body = ?, body_id = NULL WHERE id = ?", (sent_body, row_id))
-        await connection.execute(_INSERT_EDIT, _edit_row(row, row["body"], keeps_text=False))
+        message = dict(row) | {"id": row["edit_of"] or row["id"]}
+        await connection.execute(_INSERT_EDIT, _edit_row(message, row["body"], keeps_text=False))
 
     async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None:
         self._claimed.pop(row_id, None)

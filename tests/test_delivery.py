@@ -155,6 +155,22 @@ async def test_an_edit_waits_for_its_original_and_uses_its_id(database):
     assert platform.edited == [("f", platform.sent and "1", "card v3")]
 
 
+async def test_an_edit_replaced_while_it_is_sent_follows_as_a_new_edit(database):
+    outbox = SqliteOutbox(database)
+    [card] = await outbox.enqueue([envelope("f", "card v1", Priority.CARD, Purpose.CARD)])
+    [sending] = await outbox.claim("memory", time.time(), 10)
+    await outbox.mark_sent(sending.id, "1", [], time.time())
+    first_edit = await outbox.enqueue_edit(card, Message.plain("card v2"))
+    [taken] = await outbox.claim("memory", time.time(), 10)
+    assert taken.id == first_edit and taken.envelope.message.spans[0].text == "card v2"
+    # While v2 is on its way, the card changes again: the queued edit is replaced in place.
+    assert await outbox.enqueue_edit(card, Message.plain("card v3")) == first_edit
+    await outbox.mark_sent(first_edit, "1", [], time.time())
+    [follow] = await outbox.claim("memory", time.time(), 10)
+    assert follow.id != first_edit and follow.edit_of_message_id == "1"
+    assert follow.envelope.message.spans[0].text == "card v3"
+
+
 async def test_a_bug_in_an_adapter_is_retried_not_fatal(database):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
     platform.script["a"] = [RuntimeError("adapter bug")]
