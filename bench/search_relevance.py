@@ -1,6 +1,7 @@
 """How often search finds what a member needs: our search beside plain FTS5 bm25.
 
     .venv/bin/python bench/search_relevance.py [--seed 7] [--fillers 1900] [--show-misses]
+        [--postgresql postgresql://user@host:port/db]
 
 Builds an archive (deterministic from the seed) from bench/relevance/topics.json: replies on
 about thirty subjects, in English, French, Spanish and Portuguese, old and new, long and short,
@@ -11,6 +12,8 @@ before the search was tuned). Prints nDCG@10 and success@5 (the share of questio
 relevant reply among the first five) for:
 
   our search       SqliteArchive.search (stems, stopwords, bm25 over every match, ...)
+  ours, PostgreSQL the same search on PostgreSQL's index (with --postgresql: in a database of its
+                   own, made on that server and dropped at the end)
   plain bm25 AND   FTS5's default tokenizer over the same fields, every word, ORDER BY bm25
   plain bm25 OR    the same, any of the words (a kinder baseline: long questions find something)
 """
@@ -21,11 +24,14 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import random
 import re
 import sqlite3
 import sys
 import tempfile
+import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +42,7 @@ from bot.clock import Clock  # noqa: E402
 from bot.services.archive import ArchivedReply  # noqa: E402
 from storage.archive import SqliteArchive  # noqa: E402
 from storage.database import Database  # noqa: E402
+from storage.postgres import PostgresDatabase  # noqa: E402
 
 HERE = Path(__file__).resolve().parent / "relevance"
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc).timestamp()
@@ -172,6 +179,50 @@ def plain_search(connection: sqlite3.Connection, documents: list[Document], ques
     return [documents[rowid].source_id for (rowid,) in rows]
 
 
+async def our_search(database: Database | PostgresDatabase, documents: list[Document],
+                     judgements: list[dict]) -> tuple[dict[str, list[str]], float]:
+    """What our search finds for each question, and the mean time of a search in milliseconds."""
+    archive = SqliteArchive(database, clock=FixedClock())
+    for document in documents:
+        await archive.import_reply(document.reply, document.source_id, NOW)
+    await archive.search("warm up", limit=10)  # the index brought up to date, outside the timing
+    found: dict[str, list[str]] = {}
+    spent = 0.0
+    for judgement in judgements:
+        started = time.perf_counter()
+        hits = await archive.search(judgement["q"], limit=10)
+        spent += time.perf_counter() - started
+        sources = await archive.source_ids([hit.discussion_id for hit in hits])
+        found[judgement["q"]] = [sources[hit.discussion_id] for hit in hits]
+    return found, 1000 * spent / max(1, len(judgements))
+
+
+@asynccontextmanager
+async def throwaway_postgres(url: str):  # type: ignore[no-untyped-def]
+    """A database of its own on the server of `url`, dropped at the end."""
+    import asyncpg
+    from urllib.parse import urlsplit, urlunsplit
+
+    name = f"search_relevance_{os.getpid()}"
+    server = await asyncpg.connect(url)
+    try:
+        await server.execute(f"CREATE DATABASE {name}")
+    finally:
+        await server.close()
+    try:
+        database = await PostgresDatabase.open(urlunsplit(urlsplit(url)._replace(path="/" + name)))
+        try:
+            yield database
+        finally:
+            await database.close()
+    finally:
+        server = await asyncpg.connect(url)
+        try:
+            await server.execute(f"DROP DATABASE IF EXISTS {name}")
+        finally:
+            await server.close()
+
+
 def ndcg_at_10(found: list[str], relevant: set[str]) -> float:
     gain = sum(1 / math.log2(position + 2) for position, source in enumerate(found[:10]) if source in relevant)
     ideal = sum(1 / math.log2(position + 2) for position in range(min(10, len(relevant))))
@@ -183,6 +234,8 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--fillers", type=int, default=1900)
     parser.add_argument("--show-misses", action="store_true", help="list the questions our search misses in the top 5")
+    parser.add_argument("--postgresql", metavar="URL", default="",
+                        help="also run our search on PostgreSQL, in a database of its own made on this server")
     arguments = parser.parse_args()
     documents = build(arguments.seed, arguments.fillers)
     judgements = json.loads((HERE / "judgements.json").read_text(encoding="utf-8"))["questions"]
@@ -190,29 +243,30 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="relevance-") as directory:
         database = await Database.open(Path(directory) / "archive.db")
-        archive = SqliteArchive(database, clock=FixedClock())
-        for document in documents:
-            await archive.import_reply(document.reply, document.source_id, NOW)
-        ours: dict[str, list[str]] = {}
-        for judgement in judgements:
-            hits = await archive.search(judgement["q"], limit=10)
-            sources = await archive.source_ids([hit.discussion_id for hit in hits])
-            ours[judgement["q"]] = [sources[hit.discussion_id] for hit in hits]
+        ours, took = await our_search(database, documents, judgements)
         await database.close()
+    results = {"our search": ours}
+    timings = {"our search": took}
+    if arguments.postgresql:
+        async with throwaway_postgres(arguments.postgresql) as database:
+            results["ours, PostgreSQL"], timings["ours, PostgreSQL"] = await our_search(database, documents, judgements)
     plain = plain_index(documents)
-    results = {"our search": ours,
-               "plain bm25 AND": {j["q"]: plain_search(plain, documents, j["q"], "AND") for j in judgements},
-               "plain bm25 OR": {j["q"]: plain_search(plain, documents, j["q"], "OR") for j in judgements}}
+    results |= {"plain bm25 AND": {j["q"]: plain_search(plain, documents, j["q"], "AND") for j in judgements},
+                "plain bm25 OR": {j["q"]: plain_search(plain, documents, j["q"], "OR") for j in judgements}}
 
     old = sum(1 for d in documents if d.reply.published_at < NOW - 5 * YEAR)
     print(f"archive:    {len(documents):,} replies ({sum(1 for d in documents if d.subject):,} on judged subjects, "
           f"{old:,} older than five years), seed {arguments.seed}")
     print(f"questions:  {len(judgements)}")
-    print(f"{'':16} {'nDCG@10':>8} {'success@5':>10}")
+    print(f"{'':16} {'nDCG@10':>8} {'success@5':>10} {'ms/search':>10}")
     for name, found in results.items():
         ndcg = sum(ndcg_at_10(found[j["q"]], relevant[j["relevant"]]) for j in judgements) / len(judgements)
         success = sum(1 for j in judgements if set(found[j["q"]][:5]) & relevant[j["relevant"]]) / len(judgements)
-        print(f"{name:16} {ndcg:8.3f} {success:10.1%}")
+        took = f"{timings[name]:10.1f}" if name in timings else ""
+        print(f"{name:16} {ndcg:8.3f} {success:10.1%} {took}")
+    if "ours, PostgreSQL" in results:
+        same = sum(1 for j in judgements if results["ours, PostgreSQL"][j["q"]] == ours[j["q"]])
+        print(f"PostgreSQL's first ten are SQLite's, in the same order, for {same} of {len(judgements)} questions")
     if arguments.show_misses:
         for judgement in judgements:
             if not set(ours[judgement["q"]][:5]) & relevant[judgement["relevant"]]:

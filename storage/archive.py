@@ -12,8 +12,10 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.services.archive import ArchivedReply, SearchHit
 from bot.services.stemming import Stemming, Word, words_of
-from storage.database import Database
-from storage.search_index import Ranked, Ranking, StemmedIndex, Term
+from storage.opening import AnyDatabase
+from storage.search_index import StemmedIndex
+from storage.search_index_pg import PostgresStemmedIndex
+from storage.search_ranking import Ranked, Ranking, Term
 
 _COLUMNS = "discussion_id, title, question, summary, contributions, language, published_at"
 _FIELDS = ("title", "question", "summary", "contributions", "translations")
@@ -25,16 +27,21 @@ EVERY_WORD_UP_TO = 3
 SNIPPET_POINTS, SNIPPET_CHARS, SNIPPET_WORDS = 2, 240, 24
 # "educa" may be "education", whose stem ("educ") is shorter than what was typed.
 _PREFIX_FROM = 4
+# A longer word is not one still being typed (and its every start, as a search, would be huge).
+_UNFINISHED_UP_TO = 60
 _QUOTED = re.compile(r"[\"“”«»]([^\"“”«»]+)[\"“”«»]")
 _REINDEX_BATCH = 500
 
 
 class SqliteArchive:
-    def __init__(self, database: Database, stemming: Stemming | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, database: AnyDatabase, stemming: Stemming | None = None, clock: Clock | None = None) -> None:
         self.database = database
         self.stemming = stemming or Stemming()
         self.clock = clock or SystemClock()
-        self.index = StemmedIndex(database, "archive_search", _FIELDS, _RANKING)
+        # The same search on both: FTS5 on SQLite, a tsvector with a GIN index on PostgreSQL.
+        self.index: StemmedIndex | PostgresStemmedIndex = (
+            PostgresStemmedIndex(database, "archive_search", _FIELDS, _RANKING) if database.dialect == "postgresql"
+            else StemmedIndex(database, "archive_search", _FIELDS, _RANKING))  # type: ignore[arg-type]
 
     async def add(self, reply: ArchivedReply) -> None:
         await self.add_many([reply])
@@ -161,10 +168,8 @@ class SqliteArchive:
                 changed = changed or any(row[1] for row in stale)
                 await self._index(connection, [row[0] for row in stale])
         if changed:
-            # A removed document's words stay in the index's segments until they are merged:
-            # a forgotten member's name must not.
-            async with self.database.transaction() as connection:
-                await connection.execute("INSERT INTO archive_search (archive_search) VALUES ('optimize')")
+            # A forgotten member's name must not stay in the index's storage either.
+            await self.index.drop_removed_words()
 
     async def _index(self, connection: aiosqlite.Connection, discussion_ids: Sequence[int]) -> None:
         """Stem the replies (and their translations) into the index, inside the caller's transaction."""
@@ -215,7 +220,7 @@ class SqliteArchive:
             return None
         last = typed[-1]
         own = self._terms(last)
-        if len(last) < _PREFIX_FROM or not own or own[0] != terms[-1]:
+        if not _PREFIX_FROM <= len(last) <= _UNFINISHED_UP_TO or not own or own[0] != terms[-1]:
             return None
         # Its stem may be shorter than what was typed ("educa" / "educ" of "education").
         shorter = {(last[:length],) for length in range(_PREFIX_FROM, len(last))}

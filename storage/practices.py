@@ -1,9 +1,11 @@
 """Good practices, their countries and themes, the facilitators' cards about them, full-text
-search over their titles and summaries (FTS5, ranked with bm25), and the tags accepted for
-consolidated replies."""
+search over their titles and summaries (FTS5 ranked with bm25 on SQLite; on PostgreSQL the
+`document` tsvector, ranked with ts_rank, the words folded as FTS5's tokenizer folds them), and
+the tags accepted for consolidated replies."""
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import aiosqlite
@@ -13,12 +15,17 @@ from bot.ports import Address
 from bot.services.archive import search_terms, significant_terms
 from bot.services.outbox import CardCopy
 from bot.services.practices import PracticeHit, TaggedReply
+from bot.services.stemming import fold
 from storage.database import Database
 
 _COLUMNS = ("id, title, summary, implementing_entities, status, primary_sdg, secondary_sdgs, source_organization,"
             " source_link, language, submitted_by, state, state_by, reason, created_at, updated_at")
 # Candidates read from the full-text index for "similar solutions", before ranking.
 SIMILAR_CANDIDATES = 30
+# A search result shows at most this many words of the practice's summary.
+SNIPPET_WORDS = 24
+# A word as FTS5's tokenizer reads one: letters and digits.
+_TOKEN = re.compile(r"[^\W_]+")
 
 
 class SqlitePracticeStore:
@@ -106,21 +113,34 @@ class SqlitePracticeStore:
         terms = search_terms(words)
         if not terms:
             return []
-        phrases = [_quote(term) for term in terms]
-        hits = await self._match(" AND ".join(phrases), limit)
+        hits = await self._match(terms, True, "", limit)
         if not hits and len(terms[-1]) >= 4:
             stem = terms[-1][:6] if len(terms[-1]) >= 6 else terms[-1][:4]
-            hits = await self._match(" AND ".join([*phrases[:-1], _quote(stem) + "*"]), limit)
-        if not hits and len(phrases) > 1:
-            hits = await self._match(" OR ".join(phrases), limit)
+            hits = await self._match(terms[:-1], True, stem, limit)
+        if not hits and len(terms) > 1:
+            hits = await self._match(terms, False, "", limit)
         return hits
 
-    async def _match(self, query: str, limit: int) -> list[PracticeHit]:
+    async def _match(self, terms: Sequence[str], every: bool, prefix: str, limit: int,
+                     other_than: int = 0) -> list[PracticeHit]:
+        """Approved practices holding every term (`every`) or any of them, and a word starting
+        with the prefix when given; best first, each with a few words of its summary round a match."""
+        if self.database.dialect == "postgresql":
+            query, parameters = _tsquery(terms, every, prefix)
+            # A word in the title counts four times one in the summary, as bm25(4.0, 1.0) on SQLite.
+            rows = await self.database.fetch_all(
+                "SELECT p.id, p.title, p.summary, ts_rank('{0, 0, 0.25, 1}', p.document, found.query, 1) AS rank"
+                f" FROM practice p, (SELECT {query} AS query) AS found"
+                " WHERE p.document @@ found.query AND p.state = ? AND p.id != ? ORDER BY rank DESC, p.id LIMIT ?",
+                (*parameters, State.APPROVED.value, other_than, limit))
+            return [PracticeHit(row["id"], row["title"], _snippet(row["summary"], terms, prefix), float(row["rank"]))
+                    for row in rows]
+        phrases = [_quote(term) for term in terms] + ([_quote(prefix) + "*"] if prefix else [])
         rows = await self.database.fetch_all(
-            "SELECT p.id, p.title, f.rank AS rank, snippet(practice_fts, 1, '', '', '…', 24) AS snippet"
+            f"SELECT p.id, p.title, f.rank AS rank, snippet(practice_fts, 1, '', '', '…', {SNIPPET_WORDS}) AS snippet"
             " FROM practice_fts f JOIN practice p ON p.id = f.rowid"
-            " WHERE practice_fts MATCH ? AND p.state = ? ORDER BY f.rank LIMIT ?",
-            (query, State.APPROVED.value, limit))
+            " WHERE practice_fts MATCH ? AND p.state = ? AND p.id != ? ORDER BY f.rank LIMIT ?",
+            ((" AND " if every else " OR ").join(phrases), State.APPROVED.value, other_than, limit))
         return [PracticeHit(row["id"], row["title"], " ".join((row["snippet"] or "").split()), -float(row["rank"]))
                 for row in rows]
 
@@ -141,13 +161,9 @@ class SqlitePracticeStore:
                 scores[row["id"]] = float(row["themes"] + row["countries"])
         terms = significant_terms(f"{practice.title} {practice.summary}")
         if terms:
-            matched = await self.database.fetch_all(
-                "SELECT f.rowid FROM practice_fts f JOIN practice p ON p.id = f.rowid"
-                " WHERE practice_fts MATCH ? AND p.state = ? AND p.id != ? ORDER BY f.rank LIMIT ?",
-                (" OR ".join(_quote(term) for term in terms[:12]), State.APPROVED.value, practice.id,
-                 SIMILAR_CANDIDATES))
-            for position, row in enumerate(matched):
-                scores[row[0]] = scores.get(row[0], 0.0) + 2.0 * (1 - position / len(matched))
+            matched = await self._match(terms[:12], False, "", SIMILAR_CANDIDATES, other_than=practice.id)
+            for position, hit in enumerate(matched):
+                scores[hit.number] = scores.get(hit.number, 0.0) + 2.0 * (1 - position / len(matched))
         best = sorted(scores, key=lambda practice_id: (-scores[practice_id], -practice_id))[:limit]
         return await self._load(best)
 
@@ -245,6 +261,62 @@ def _goals(goals: Sequence[int]) -> str:
 
 def _quote(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
+
+
+def _tsquery(terms: Sequence[str], every: bool, prefix: str) -> tuple[str, list[str]]:
+    """A search's words as a tsquery expression and its parameters: each folded by the function
+    that folds the practices' documents (search_fold), so both sides read a word the same way."""
+    parts = ["plainto_tsquery('simple', search_fold(?))"] * len(terms)
+    if prefix:
+        parts.append("to_tsquery('simple', quote_literal(search_fold(?)) || ':*')")
+    return "(" + (" && " if every else " || ").join(parts) + ")", [*terms, *([prefix] if prefix else [])]
+
+
+def _snippet(summary: str, terms: Sequence[str], prefix: str) -> str:
+    """A few words of the summary round the words found, chosen as FTS5's snippet() chooses them
+    on SQLite: the window of words holding the most of the different words of the search (a
+    sentence's start preferred), with '…' where text is left out."""
+    tokens = list(_TOKEN.finditer(summary))
+    size = SNIPPET_WORDS
+    start = 0
+    if len(tokens) > size:
+        wanted = {fold(term) for term in terms}
+        folded_prefix = fold(prefix)
+        found: list[tuple[int, str]] = []  # each word found, with the search word it is
+        for index, token in enumerate(tokens):
+            word = fold(token.group(0))
+            if word in wanted:
+                found.append((index, word))
+            elif folded_prefix and word.startswith(folded_prefix):
+                found.append((index, "*"))
+        # A word after a full stop or a colon starts a sentence.
+        sentences = [0] + [index for index, token in enumerate(tokens) if index and re.search(
+            r"[.:]\s+$", summary[tokens[index - 1].end():token.start()])]
+
+        def score(first: int) -> tuple[int, list[int]]:
+            seen: set[str] = set()
+            points, inside = 0, []
+            for index, word in found:
+                if first <= index < first + size:
+                    points += 1 if word in seen else 1000
+                    seen.add(word)
+                    inside.append(index)
+            return points, inside
+
+        best = 0
+        for index, _ in found:
+            points, inside = score(index)
+            if points > best:
+                best = points
+                start = max(0, min(inside[0] - (size - (inside[-1] - inside[0])) // 2, len(tokens) - size))
+            sentence = max(first for first in sentences if first <= index)
+            if sentence < index:
+                points = score(sentence)[0] + (120 if sentence == 0 else 100)
+                if points > best:
+                    best, start = points, sentence
+    end = start + size
+    text = summary[tokens[start].start() if start else 0:tokens[end - 1].end() if end < len(tokens) else len(summary)]
+    return " ".join((("…" if start else "") + text + ("…" if end < len(tokens) else "")).split())
 
 
 def _practice(row: aiosqlite.Row, countries: list[str], themes: list[str]) -> Practice:

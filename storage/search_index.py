@@ -23,59 +23,21 @@ common: "child poverty" in a network about child poverty), the candidates are th
 of the rarer words (by FTS5's bm25), else the documents whose headings hold the words the most
 (the headings list, kept in that order), and those are scored by the same bm25 formula here:
 common words weigh little in bm25 (nothing at all when in more than half the documents), so
-what they can add is found where they count most, in a document's title and question."""
+what they can add is found where they count most, in a document's title and question.
+
+The formula, the boosts and the choice of candidates are in storage/search_ranking.py, shared
+with the PostgreSQL index (storage/search_index_pg.py)."""
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
-from dataclasses import dataclass
 from typing import Sequence
 
 import aiosqlite
 
 from storage.database import Database
+from storage.search_ranking import (Bm25, Ranked, Ranking, Term, best_first, boost, cost, heading_weights, idf,
+                                    phrases, quote, rarer_terms)
 
-YEAR = 365.25 * 86400
-
-
-@dataclass(frozen=True)
-class Term:
-    """What one word (or quoted phrase) of a search may match: any of its forms (a form of
-    several stems is a phrase), or, when `prefix` is set, any stem starting with it."""
-    forms: tuple[tuple[str, ...], ...]
-    prefix: str = ""
-
-
-@dataclass(frozen=True)
-class Ranked:
-    rowid: int
-    score: float  # higher is better
-    at: float
-    fields: tuple[str, ...]  # the document's stems, per field
-
-
-@dataclass(frozen=True)
-class Ranking:
-    weights: tuple[float, ...]  # bm25's, per field
-    candidates: int = 40  # how many of bm25's best are re-ranked
-    recency: float = 0.12  # at most this share added to a brand-new document's score...
-    half_life_years: float = 2.0  # ...halved every this many years
-    phrase: float = 0.3  # added for each pair of neighbouring words found side by side
-    headings: int = 2  # the first this many fields are the document's headings
-    # What FTS5 may spend ranking every match itself, in postings read (each word's postings
-    # to weigh it) plus 25 per match scored (what scoring one costs beside reading one posting).
-    exact_cost: int = 60_000
-    count_up_to: int = 3_000  # documents holding a word are counted up to this, then estimated
-    from_selective: int = 60  # candidates from FTS5's bm25 of the rarer words
-    from_headings: int = 30  # per common word, candidates from the headings list
-    prefix_index: tuple[int, ...] = (4, 6)  # the table's `prefix` option
-
-
-# FTS5's bm25 constants (fts5_aux.c), so that scores computed here rank like its own.
-_K1, _B = 1.2, 0.75
-_SCORE_COST = 25
 # How far a prefix ("educa") is spelled out into the stems of the headings that start with it.
 _PREFIX_STEMS = 12
 _COUNTED_LIMIT = 50_000
@@ -108,22 +70,17 @@ class StemmedIndex:
                    else float(sum(len(stems) for stems in fields)))
         await connection.executemany(
             f"INSERT INTO {self.table}_headings (stem, weight, doc) VALUES (?, ?, ?)",
-            [(stem, weight, rowid) for stem, weight in self._heading_weights(fields, average).items()])
-
-    def _heading_weights(self, fields: Sequence[Sequence[str]], average: float) -> dict[str, float]:
-        """Each stem of the headings, with its bm25 weight in the whole document (without its
-        rarity, which changes as documents come and go)."""
-        counts = [Counter(stems) for stems in fields]
-        norm = _K1 * (1 - _B + _B * sum(len(stems) for stems in fields) / max(average, 1.0))
-        weights = {}
-        for stem in {stem for stems in fields[:self.ranking.headings] for stem in stems}:
-            weighted = sum(weight * count[stem] for weight, count in zip(self.ranking.weights, counts))
-            weights[stem] = weighted * (_K1 + 1) / (weighted + norm)
-        return weights
+            [(stem, weight, rowid) for stem, weight in heading_weights(self.ranking, fields, average).items()])
 
     async def remove(self, connection: aiosqlite.Connection, rowid: int) -> None:
         await connection.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (rowid,))
         await connection.execute(f"DELETE FROM {self.table}_headings WHERE doc = ?", (rowid,))
+
+    async def drop_removed_words(self) -> None:
+        """A removed document's words stay in FTS5's segments until they are merged: merged now
+        (a forgotten member's name must not stay), in a transaction of its own."""
+        async with self.database.transaction() as connection:
+            await connection.execute(f"INSERT INTO {self.table} ({self.table}) VALUES ('optimize')")
 
     async def _rows(self, rowids: list[int]) -> dict[int, tuple[tuple[str, ...], float]]:
         if not rowids:
@@ -145,25 +102,14 @@ class StemmedIndex:
         documents, lengths = statistics
         frequency = await self._frequencies(terms)
         wanted = max(limit, self.ranking.candidates)
-        if self._cost(terms, every, frequency) <= self.ranking.exact_cost:
+        if cost(terms, every, frequency) <= self.ranking.exact_cost:
             scored = await self._rank_in_fts(terms, every, within, wanted)
             rows = await self._rows(list(scored))
             relevance = {rowid: (scored[rowid], fields, at) for rowid, (fields, at) in rows.items()}
         else:
             relevance = await self._rank_candidates(terms, every, within, wanted, frequency, documents, lengths)
-        ranked = [Ranked(rowid, score * self._boost(terms, every, fields, at, now), at, fields)
-                  for rowid, (score, fields, at) in relevance.items()]
-        ranked.sort(key=lambda document: (-document.score, -document.at, -document.rowid))
-        return ranked[:limit]
-
-    @staticmethod
-    def _postings(term: Term, frequency: dict[str, int]) -> int:
-        return sum(frequency[phrase] for phrase in _phrases(term))
-
-    def _cost(self, terms: Sequence[Term], every: bool, frequency: dict[str, int]) -> int:
-        per_term = [self._postings(term, frequency) for term in terms]
-        matches = min(per_term) if every else sum(per_term)
-        return sum(per_term) + _SCORE_COST * matches
+        return best_first([Ranked(rowid, score * boost(self.ranking, terms, every, fields, at, now), at, fields)
+                           for rowid, (score, fields, at) in relevance.items()], limit)
 
     async def _rank_in_fts(self, terms: Sequence[Term], every: bool, within: Sequence[str],
                            wanted: int) -> dict[int, float]:
@@ -182,15 +128,7 @@ class StemmedIndex:
         whose headings hold the common words the most."""
         ranking = self.ranking
         # The rarest words, as many as FTS5 can rank every match of within its budget.
-        selective: list[Term] = []
-        reads = matches = 0
-        by_rarity = sorted(((self._postings(term, frequency), term) for term in terms), key=lambda pair: pair[0])
-        for count, term in by_rarity:
-            matches = (matches or count) if every else matches + count
-            reads += count
-            if reads + _SCORE_COST * matches > ranking.exact_cost:
-                break
-            selective.append(term)
+        selective = rarer_terms(terms, every, frequency, ranking.exact_cost)
         candidates: dict[int, None] = {}
         if selective:
             # bm25 of the rarer words only: the common ones would cost a read of all their postings.
@@ -202,24 +140,12 @@ class StemmedIndex:
                     candidates.update(dict.fromkeys(await self._headed_by(term)))
         rows = await self._rows(list(candidates))
         columns = [index for index, field in enumerate(self.fields) if not within or field in within]
-        idf = {phrase: _idf(documents, count) for phrase, count in frequency.items()}
-        average = lengths / documents
+        bm25 = Bm25(terms, every, columns, ranking.weights,
+                    {phrase: idf(documents, count) for phrase, count in frequency.items()}, lengths / documents)
         scored = {}
         for rowid, (fields, at) in rows.items():
-            padded = [f" {field} " for field in fields]
-            length = sum(field.count(" ") + 1 for field in fields if field)
-            norm = _K1 * (1 - _B + _B * length / average)
-            score, held = 0.0, 0
-            for term in terms:
-                found = False
-                for phrase in _phrases(term):
-                    weighted = sum(ranking.weights[column] * _occurrences(phrase, padded[column])
-                                   for column in columns)
-                    if weighted:
-                        found = True
-                        score += idf[phrase] * weighted * (_K1 + 1) / (weighted + norm)
-                held += found
-            if score > 0 and (held == len(terms) or not every):
+            score = bm25(fields)
+            if score > 0:
                 scored[rowid] = (score, fields, at)
         best = sorted(scored, key=lambda rowid: -scored[rowid][0])[:wanted]
         return {rowid: scored[rowid] for rowid in best}
@@ -264,27 +190,27 @@ class StemmedIndex:
         """How many documents hold each phrase of the terms: counted up to a bound, beyond
         which it is estimated from how far through the documents the bound was reached. (Call
         `_statistics` first: it forgets the counts when the index has changed.)"""
-        phrases = [phrase for phrase in dict.fromkeys(phrase for term in terms for phrase in _phrases(term))
-                   if phrase not in self._counted]
-        if phrases:
+        uncounted = [phrase for phrase in dict.fromkeys(phrase for term in terms for phrase in phrases(term))
+                     if phrase not in self._counted]
+        if uncounted:
             bound = self.ranking.count_up_to
             probe = (f"SELECT count(*), max(rowid) FROM (SELECT rowid FROM {self.table}"
                      f" WHERE {self.table} MATCH ? LIMIT {bound + 1})")
             # Two statements, as SQLite finds a smallest and a largest id at once only by reading all.
             rows = await self.database.fetch_all(
-                " UNION ALL ".join([probe] * len(phrases)) +
+                " UNION ALL ".join([probe] * len(uncounted)) +
                 f" UNION ALL SELECT (SELECT min(id) FROM {self.table}_docsize),"
                 f" (SELECT max(id) FROM {self.table}_docsize)",
-                tuple(self._probed(phrase) for phrase in phrases))
+                tuple(self._probed(phrase) for phrase in uncounted))
             first, last = rows[-1][0] or 0, rows[-1][1] or 0
             if len(self._counted) > _COUNTED_LIMIT:
                 self._counted.clear()
-            for phrase, (count, reached) in zip(phrases, rows[:-1]):
+            for phrase, (count, reached) in zip(uncounted, rows[:-1]):
                 if count <= bound:
                     self._counted[phrase] = count
                 else:
                     self._counted[phrase] = round(count * (last - first + 1) / max(1, reached - first + 1))
-        return {phrase: self._counted[phrase] for term in terms for phrase in _phrases(term)}
+        return {phrase: self._counted[phrase] for term in terms for phrase in phrases(term)}
 
     def _probed(self, phrase: str) -> str:
         """A prefix as long as one FTS5 keeps an index of, at most as long as the phrase's
@@ -294,20 +220,7 @@ class StemmedIndex:
             return phrase
         prefix = phrase[1:-3].replace('""', '"')
         lengths = [length for length in self.ranking.prefix_index if length <= len(prefix)]
-        return _quote(prefix[:max(lengths)]) + " *" if lengths else phrase
-
-    def _boost(self, terms: Sequence[Term], every: bool, fields: tuple[str, ...], at: float, now: float) -> float:
-        ranking = self.ranking
-        text = " " + " ".join(fields) + " "
-        age = max(0.0, now - at) / YEAR
-        boost = 1.0 + ranking.recency * 0.5 ** (age / ranking.half_life_years)
-        side_by_side = sum(1 for first, second in zip(terms, terms[1:]) if _neighbours(first, second, fields))
-        boost *= 1.0 + ranking.phrase * side_by_side
-        if not every:
-            found = sum(1 for term in terms if _found(term, text))
-            # Any word may match, but a document with more of them answers more of the question.
-            boost *= math.pow(found / len(terms), 1.5)
-        return boost
+        return quote(prefix[:max(lengths)]) + " *" if lengths else phrase
 
 
 def _match(terms: Sequence[Term], every: bool, within: Sequence[str]) -> str:
@@ -315,25 +228,6 @@ def _match(terms: Sequence[Term], every: bool, within: Sequence[str]) -> str:
     if within:
         expression = "{" + " ".join(within) + "} : (" + expression + ")"
     return expression
-
-
-def _phrases(term: Term) -> list[str]:
-    """The term's phrases as FTS5 sees them (each weighed by bm25 on its own)."""
-    phrases = [_quote(" ".join(form)) for form in term.forms]
-    if term.prefix:
-        phrases.append(_quote(term.prefix) + " *")
-    return phrases
-
-
-def _occurrences(phrase: str, padded: str) -> int:
-    if phrase.endswith(" *"):
-        return len(re.findall(r"(?<= )" + re.escape(phrase[1:-3].replace('""', '"')), padded))
-    return padded.count(" " + phrase[1:-1].replace('""', '"') + " ")
-
-
-def _idf(documents: int, count: int) -> float:
-    idf = math.log((documents - count + 0.5) / (count + 0.5))
-    return idf if idf > 0 else 1e-6  # as FTS5 does: a word in most documents says almost nothing
 
 
 def _varints(data: bytes) -> list[int]:
@@ -355,23 +249,4 @@ def _varints(data: bytes) -> list[int]:
 
 
 def _expression(term: Term) -> str:
-    return "(" + " OR ".join(_phrases(term)) + ")"
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _found(term: Term, text: str) -> bool:
-    if any(f" {' '.join(form)} " in text for form in term.forms):
-        return True
-    return bool(term.prefix) and f" {term.prefix}" in text
-
-
-def _neighbours(first: Term, second: Term, fields: tuple[str, ...]) -> bool:
-    for left in first.forms:
-        for right in second.forms:
-            pair = f" {' '.join(left)} {' '.join(right)} "
-            if any(pair in f" {field} " for field in fields):
-                return True
-    return False
+    return "(" + " OR ".join(phrases(term)) + ")"

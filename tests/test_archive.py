@@ -1,10 +1,11 @@
-"""The archive's full-text search, on a real SQLite file with FTS5."""
+"""The archive's full-text search, on a real SQLite file with FTS5 (or PostgreSQL)."""
 
 import pytest
 
 from bot.services.archive import ArchivedReply, search_terms
 from storage.archive import SqliteArchive
-from storage.database import Database
+from storage.opening import open_storage
+from tests.storage_backend import storage_url
 
 REPLIES = [
     ArchivedReply(1, "How can cash transfers improve child nutrition?", "How can cash transfers improve child "
@@ -18,12 +19,13 @@ REPLIES = [
 
 @pytest.fixture
 async def archive(tmp_path):
-    database = await Database.open(tmp_path / "archive.db")
-    for number in (1, 2, 3):
-        await database.connection.execute("INSERT OR IGNORE INTO member (id, joined_at) VALUES (1, 0)")
-        await database.connection.execute(
-            "INSERT INTO discussion (id, asker_id, text, state, created_at) VALUES (?, 1, 'q', 'published', 0)",
-            (number,))
+    database = await open_storage(tmp_path / "archive.db", storage_url(tmp_path / "archive.db"))
+    async with database.transaction() as connection:
+        for number in (1, 2, 3):
+            await connection.execute("INSERT OR IGNORE INTO member (id, joined_at) VALUES (1, 0)")
+            await connection.execute(
+                "INSERT INTO discussion (id, asker_id, text, state, created_at) VALUES (?, 1, 'q', 'published', 0)",
+                (number,))
     archive = SqliteArchive(database)
     for reply in REPLIES:
         await archive.add(reply)

@@ -4,15 +4,16 @@ command-line search shows what /search shows, in the same order."""
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.services.searching import find
 from bot.services.stemming import Stemming
 from storage.archive import SqliteArchive
-from storage.database import Database
+from storage.opening import open_storage
+from tests import storage_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,15 +39,18 @@ def jsonl(lines: list) -> str:
 def facilitator(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
     config = tmp_path / "config.toml"
     config.write_text(f'[community]\nname = "Net"\nlanguages = ["en", "fr", "es", "pt"]\n'
-                      f'[storage]\npath = "{tmp_path / "net.db"}"\n'
+                      f'{storage_backend.storage_toml(tmp_path / "net.db")}'
                       '[webchat]\nsecret = "0123456789abcdef"\n', encoding="utf-8")
     return subprocess.run([sys.executable, "-m", "bot.cli", *arguments, "--config", str(config)],
                           capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=120)
 
 
 def rows(tmp_path: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(tmp_path / "net.db") as connection:
-        return connection.execute(sql).fetchall()
+    return storage_backend.rows(tmp_path / "net.db", sql)
+
+
+def day(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d")
 
 
 def test_lines_with_errors_are_reported_by_number_and_the_rest_imported_once(tmp_path):
@@ -57,8 +61,9 @@ def test_lines_with_errors_are_reported_by_number_and_the_rest_imported_once(tmp
     assert out[:4] == ["line 3: bad JSON (Expecting value at column 1)", "line 4: missing title",
                        "line 5: bad date '04/03/2016' (expected YYYY-MM-DD)", "line 7: missing body"]
     assert out[-1] == "imported 3, unchanged 0, 4 lines with errors"
-    assert rows(tmp_path, "SELECT r.source_id, r.title, r.language, d.state, date(r.published_at, 'unixepoch')"
-                          " FROM consolidated_reply r JOIN discussion d ON d.id = r.discussion_id ORDER BY d.id")[:2] == [
+    assert [(*row[:4], day(row[4])) for row in rows(
+        tmp_path, "SELECT r.source_id, r.title, r.language, d.state, r.published_at"
+                  " FROM consolidated_reply r JOIN discussion d ON d.id = r.discussion_id ORDER BY d.id")][:2] == [
         ("cpn-101", "Cash transfers and child nutrition", "en", "published", "2016-03-04"),
         ("102", "Transferencias y nutrición", "es", "published", "2019-11-20")]
 
@@ -81,7 +86,7 @@ async def test_the_command_line_search_shows_what_search_shows_in_the_same_order
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
 
-    database = await Database.open(tmp_path / "net.db")
+    database = await open_storage(tmp_path / "net.db", storage_backend.storage_url(tmp_path / "net.db"))
     try:
         hits = await find(SqliteArchive(database, Stemming(("en", "fr", "es", "pt"), "en")), "cash transfers")
     finally:

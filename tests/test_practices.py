@@ -4,7 +4,6 @@ and a draft consolidated reply gets themes and countries with one tap."""
 
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,7 +13,9 @@ import pytest
 
 from bot.config import LimitSettings
 from bot.domain.practices import PracticeDraft, State, Status
+from storage.opening import open_storage
 from storage.practices import SqlitePracticeStore
+from tests import storage_backend
 from tests.network import Network, close_now, settings_for
 from tests.test_closing import open_discussion, reply
 
@@ -34,8 +35,7 @@ async def network(tmp_path):
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return storage_backend.rows(network.settings.storage_path, sql)
 
 
 SUMMARY = ("A monthly cash transfer to families with adolescent girls, paid through mobile money, with home "
@@ -213,6 +213,25 @@ async def test_a_member_cannot_approve(network):
     assert rows(network, "SELECT state FROM practice") == [("submitted",)]
 
 
+async def test_words_are_found_without_their_accents_in_any_case_and_unfinished(tmp_path):
+    database = await open_storage(tmp_path / "p.db", storage_backend.storage_url(tmp_path / "p.db"))
+    try:
+        store = SqlitePracticeStore(database)
+        canteens = await store.create(PracticeDraft(
+            "Cantines scolaires au Sénégal", "Des repas chauds servis chaque jour dans les écoles rurales, achetés "
+            "aux producteurs locaux : les cantines ont fait venir plus d'élèves, surtout des filles, et les parents "
+            "ont payé moins.", ("SN",), Status.ONGOING, ("nutrition",), language="fr"), None, State.APPROVED, 1.0)
+        for words in ("senegal", "SÉNÉGAL", "cantin", "producteurs-locaux", "eleves filles"):
+            assert [hit.number for hit in await store.search(words)] == [canteens.id], words
+        [hit] = await store.search("eleves filles")
+        # From the start of the sentence holding the words, as FTS5's snippet() shows it.
+        assert hit.snippet == ("…les cantines ont fait venir plus d'élèves, surtout des filles, et les parents ont"
+                               " payé moins.")
+        assert await store.search("cantaloupe") == []
+    finally:
+        await database.close()
+
+
 async def test_similar_solutions_share_themes_countries_or_words(network):
     bola = await network.member("b1", "Bola")
     store = SqlitePracticeStore(network.app.database)
@@ -256,7 +275,8 @@ p6,Cantines scolaires au Sénégal,"Des repas chauds servis chaque jour dans les
 def run_import(tmp_path: Path, csv_text: str) -> subprocess.CompletedProcess:
     (tmp_path / "practices.csv").write_text(csv_text, encoding="utf-8")
     config = tmp_path / "config.toml"
-    config.write_text(f'[community]\nname = "Net"\nlanguages = ["en", "fr"]\n[storage]\npath = "{tmp_path / "net.db"}"\n'
+    config.write_text(f'[community]\nname = "Net"\nlanguages = ["en", "fr"]\n'
+                      f'{storage_backend.storage_toml(tmp_path / "net.db")}'
                       '[webchat]\nsecret = "0123456789abcdef"\n', encoding="utf-8")
     return subprocess.run([sys.executable, "-m", "bot.cli", "practices", "import", str(tmp_path / "practices.csv"),
                            "--config", str(config)], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ),
@@ -271,12 +291,11 @@ def test_a_csv_file_is_imported_with_errors_by_line_and_again_changes_nothing(tm
     assert "line 5: skipped: source_link: not an http:// or https:// address" in result.stdout
     assert "line 6: skipped: countries: unknown country 'Atlantis'" in result.stdout
     assert result.stdout.strip().endswith("imported 2, updated 0, unchanged 0, skipped 4")
-    with sqlite3.connect(tmp_path / "net.db") as connection:
-        practices = connection.execute(
-            "SELECT title, status, primary_sdg, secondary_sdgs, state, language, submitted_by FROM practice"
-            " ORDER BY id").fetchall()
-        countries = connection.execute("SELECT practice_id, code FROM practice_country ORDER BY practice_id, position")
-        countries = countries.fetchall()
+    practices = storage_backend.rows(
+        tmp_path / "net.db",
+        "SELECT title, status, primary_sdg, secondary_sdgs, state, language, submitted_by FROM practice ORDER BY id")
+    countries = storage_backend.rows(
+        tmp_path / "net.db", "SELECT practice_id, code FROM practice_country ORDER BY practice_id, position")
     assert practices == [
         ("Child grant in Lesotho", "completed", 1, "2 10", "approved", "en", None),
         ("Cantines scolaires au Sénégal", "ongoing", 2, "", "approved", "fr", None),

@@ -2,7 +2,6 @@
 language, stopwords, unfinished words, phrases, many words, translations; /search logged; the
 "discussed before" hint finding a paraphrase."""
 
-import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -11,8 +10,9 @@ from bot.clock import Clock
 from bot.services.archive import ArchivedReply
 from bot.services.stemming import Stemming
 from storage.archive import SqliteArchive
-from storage.database import Database
+from storage.opening import open_storage
 from storage.translations import SqliteTranslations
+from tests import storage_backend
 from tests.network import Network, settings_for
 
 YEAR = 365.25 * 86400
@@ -34,7 +34,7 @@ def reply(title: str, summary: str = "", contributions: str = "", language: str 
 
 @pytest.fixture
 async def archive(tmp_path):
-    database = await Database.open(tmp_path / "search.db")
+    database = await open_storage(tmp_path / "search.db", storage_backend.storage_url(tmp_path / "search.db"))
     yield SqliteArchive(database, Stemming(("en", "fr", "es", "pt", "ar")), FixedClock())
     await database.close()
 
@@ -113,10 +113,17 @@ async def test_a_reply_is_found_by_the_words_of_its_translation(archive):
     assert await ids(archive, "indexation") == [number]
 
 
+async def behind_its_back(archive: SqliteArchive, sql: str, parameters: tuple) -> None:
+    """A write to the database that does not go through the archive."""
+    async with archive.database.transaction() as connection:
+        await connection.execute(sql, parameters)
+
+
 async def test_the_index_follows_a_reply_changed_behind_its_back(archive):
     [number] = await imported(archive, reply("Mobile money agents", "Agents paid recipients."))
-    await archive.database.connection.execute(
-        "UPDATE consolidated_reply SET summary = 'Vouchers were used instead.' WHERE discussion_id = ?", (number,))
+    await behind_its_back(
+        archive, "UPDATE consolidated_reply SET summary = 'Vouchers were used instead.' WHERE discussion_id = ?",
+        (number,))
     assert await ids(archive, "recipients") == []
     assert await ids(archive, "vouchers") == [number]
 
@@ -143,8 +150,7 @@ async def network(tmp_path):
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return storage_backend.rows(network.settings.storage_path, sql)
 
 
 async def test_each_search_is_logged_with_its_number_of_results(network):
@@ -194,13 +200,18 @@ async def test_a_search_of_common_words_ranks_candidates_as_every_match_would_be
 async def test_the_stems_of_a_removed_word_leave_the_index(archive):
     [number] = await imported(archive, reply("Okonkwo's notes on birth registration", "Registrars travelled."))
     assert await ids(archive, "okonkwo") == [number]
-    await archive.database.connection.execute(
-        "UPDATE consolidated_reply SET title = 'Notes on birth registration', question = 'Notes?'"
+    await behind_its_back(
+        archive, "UPDATE consolidated_reply SET title = 'Notes on birth registration', question = 'Notes?'"
         " WHERE discussion_id = ?", (number,))
     assert await ids(archive, "okonkwo") == [] and await ids(archive, "registration") == [number]
-    # Not even in the index's segments, where a deleted document's words stay until merged.
-    segments = b"".join(bytes(row[0]) for row in await archive.database.fetch_all(
-        "SELECT block FROM archive_search_data"))
+    # Not even in the index's segments (FTS5's, where a deleted document's words stay until
+    # merged), nor in any row of PostgreSQL's index.
+    if storage_backend.ON_POSTGRES:
+        segments = " ".join(row[0] for row in await archive.database.fetch_all(
+            "SELECT document::text || ' ' || title || ' ' || question || ' ' || summary FROM archive_search")).encode()
+    else:
+        segments = b"".join(bytes(row[0]) for row in await archive.database.fetch_all(
+            "SELECT block FROM archive_search_data"))
     assert b"okonkw" not in segments and b"registr" in segments
     assert await archive.database.fetch_all("SELECT doc FROM archive_search_headings WHERE stem = 'okonkwo'") == []
     assert [tuple(row) for row in await archive.database.fetch_all(
