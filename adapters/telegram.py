@@ -73,6 +73,8 @@ class TelegramAdapter:
         self.languages = list(context.languages)
         self._application: Application | None = None
         self._inbox: Inbox | None = None
+        # False when workers share the database: the one that leads polls (see `poll`).
+        self.poll_on_start = True
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -95,10 +97,28 @@ class TelegramAdapter:
                 listen=settings.host, port=settings.port, url_path=urlparse(settings.webhook_url).path.lstrip("/"),
                 webhook_url=settings.webhook_url, secret_token=settings.secret_token or None,
             )
-        else:
+        elif self.poll_on_start:
             await application.updater.start_polling(timeout=POLL_TIMEOUT, poll_interval=0.0)
         self._application = application
         await self._register_commands(inbox)
+
+    @property
+    def polls(self) -> bool:
+        return self.settings.mode == "polling"
+
+    async def poll(self, on: bool) -> None:
+        """Start or stop asking Telegram for updates: of several workers only one may (Telegram
+        answers a second getUpdates with 409 Conflict)."""
+        application = self._application
+        if application is None:
+            self.poll_on_start = on  # not started yet: it starts so
+            return
+        if application.updater is None or not self.polls:
+            return
+        if on and not application.updater.running:
+            await application.updater.start_polling(timeout=POLL_TIMEOUT, poll_interval=0.0)
+        elif not on and application.updater.running:
+            await application.updater.stop()
 
     async def take(self, raw: object) -> None:
         """One update as Telegram sends it (the JSON object), read and handled as polling or

@@ -45,10 +45,18 @@ class SqliteInboundLog:
             )
             return cursor.lastrowid if cursor.rowcount == 1 else None
 
-    async def pending(self) -> list[tuple[int, str]]:
+    async def pending(self, received_before: float | None = None) -> list[tuple[int, str]]:
         rows = await self.database.fetch_all(
-            "SELECT id, event FROM inbound WHERE handled_at IS NULL AND event IS NOT NULL ORDER BY id")
+            "SELECT id, event FROM inbound WHERE handled_at IS NULL AND event IS NOT NULL"
+            + ("" if received_before is None else " AND received_at < ?") + " ORDER BY id",
+            () if received_before is None else (received_before,))
         return [(row["id"], row["event"]) for row in rows]
+
+    async def still_unhandled(self, row: int) -> bool:
+        async with self.database.transaction() as connection:
+            found = await (await connection.execute(
+                "SELECT handled_at FROM inbound WHERE id = ?", (row,))).fetchone()
+        return found is not None and found[0] is None
 
     async def mark_handled(self, row: int, outcome: str, now: float) -> None:
         async with self.database.transaction() as connection:

@@ -5,6 +5,9 @@ queued with `not_before` at WAITING_FOR_PERSON, so nothing claims it until `wake
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import time
 from typing import Callable, Sequence
 
@@ -19,6 +22,9 @@ from bot.services.outbox import (
 from storage.database import Database
 
 WAITING_FOR_PERSON = 1e18
+# How long a claimed row is a worker's: longer than any one send takes, short enough that
+# the rows of a worker that died go to another soon.
+CLAIM_FOR = 30.0
 _CHUNK = 500  # rows per statement of a bulk edit, within SQLite's limit of bound values
 _ORIGINAL = "id, platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
 # A row's message: its own body, or the one it shares with the rest of a broadcast.
@@ -29,11 +35,19 @@ _INSERT_EDIT = ("INSERT INTO outbox (platform, user_id, chat_id, member_id, prio
 
 
 class SqliteOutbox:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, worker: str = "") -> None:
         self.database = database
+        # Who claims rows here: one name per running process (several share a PostgreSQL server).
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         # The body of each row handed to the delivery engine, as it was then: a row changed in
         # place while it was being sent gets its new version as an edit once it is sent.
         self._claimed: dict[int, str] = {}
+
+    @property
+    def _locking(self) -> str:
+        """Reading a row to change it: on PostgreSQL a sender may be recording it as sent at
+        this moment (beside this transaction, not after it): wait for that, then read."""
+        return " FOR UPDATE" if self.database.dialect == "postgresql" else ""
 
     def rewrite_claimed(self, change: Callable[[str], str]) -> None:
         """Change the bodies kept of rows being sent right now, as their rows were changed (a
@@ -49,8 +63,6 @@ class SqliteOutbox:
             return []
         now = _now()
         async with self.database.transaction() as connection:
-            cursor = await connection.execute("SELECT COALESCE(MAX(id), 0) FROM outbox")
-            (last,) = await cursor.fetchone()  # type: ignore[misc]
             uses: dict[tuple[int, int], int] = {}
             for envelope in envelopes:
                 key = (id(envelope.message), id(envelope.template))
@@ -67,17 +79,21 @@ class SqliteOutbox:
                     envelope.to.platform, envelope.to.user_id, envelope.to.chat_id, envelope.member_id,
                     int(envelope.priority), envelope.purpose.value, envelope.discussion_id, body, body_id, now,
                 ))
-            await connection.executemany(
-                "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
-                " body, body_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        # One writer at a time inside the transaction: the new rows are consecutive.
-        return list(range(last + 1, last + 1 + len(envelopes)))
+            ids: list[int] = []
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start:start + _CHUNK]
+                added = await connection.execute_fetchall(
+                    "INSERT INTO outbox (platform, user_id, chat_id, member_id, priority, purpose, discussion_id,"
+                    " body, body_id, created_at) VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                    + " RETURNING id", [value for row in chunk for value in row])
+                # In the order of the rows: ids are handed out in it (RETURNING's own order is not promised).
+                ids += sorted(row[0] for row in added)
+        return ids
 
     async def enqueue_edit(self, original_id: int, message: Outgoing, keeps_text: bool = False) -> int:
         async with self.database.transaction() as connection:
-            cursor = await connection.execute(f"SELECT {_ORIGINAL} FROM outbox WHERE id = ?", (original_id,))
+            cursor = await connection.execute(f"SELECT {_ORIGINAL} FROM outbox WHERE id = ?{self._locking}",
+                                              (original_id,))
             original = await cursor.fetchone()
             if original is None:
                 raise KeyError(f"no outbox row {original_id}")
@@ -115,7 +131,7 @@ class SqliteOutbox:
                 ids = [row for row, _ in chunk]
                 marks = ",".join("?" * len(ids))
                 originals = {row["id"]: row for row in await (await connection.execute(
-                    f"SELECT {_ORIGINAL} FROM outbox WHERE id IN ({marks})", ids)).fetchall()}
+                    f"SELECT {_ORIGINAL} FROM outbox WHERE id IN ({marks}) ORDER BY id{self._locking}", ids)).fetchall()}
                 pending = {row["edit_of"]: row["id"] for row in await (await connection.execute(
                     f"SELECT id, edit_of FROM outbox WHERE edit_of IN ({marks}) AND state = 'queued'", ids)).fetchall()}
                 in_place, inserted = [], []
@@ -184,56 +200,84 @@ class SqliteOutbox:
 
     # --- what the delivery engine does -------------------------------------------------------
 
+    async def release_claims(self, starting: bool) -> None:
+        """This worker's claims, given up as it stops: another worker takes its rows at once.
+        Starting on SQLite, every claim: one process has the file (its lock says so), and the
+        claims left are those of the process before it, which stopped."""
+        everyone = starting and self.database.dialect == "sqlite"
+        if starting and not everyone:
+            return
+        async with self.database.transaction(shared=True) as connection:
+            await connection.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL"
+                + ("" if everyone else " AND claimed_by = ?"), () if everyone else (self.worker,))
+
     async def claim(self, platform: str, now: float, limit: int, exclude: Sequence[int] = ()) -> list[QueuedMessage]:
-        """Due rows in priority order, then oldest first. An edit waits for its original."""
+        """Due rows in priority order, then oldest first, claimed for this worker for a while:
+        no other worker takes them meanwhile (on PostgreSQL they skip rows another is claiming
+        at this very moment, rather than wait). An edit waits for its original."""
         placeholders = ",".join("?" * len(exclude))
         not_in = f" AND o.id NOT IN ({placeholders})" if exclude else ""
-        rows = await self.database.fetch_all(
-            "SELECT o.id, o.platform, o.user_id, o.chat_id, o.member_id, o.priority, o.purpose, o.discussion_id,"
-            f" {_BODY.format(row='o')} AS body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id,"
-            " e.state AS edit_of_state,"
-            " i.last_seen_at"
-            " FROM outbox o LEFT JOIN outbox e ON e.id = o.edit_of"
-            " LEFT JOIN identity i ON i.platform = o.platform AND i.user_id = o.user_id"
-            " WHERE o.platform = ? AND o.state = 'queued' AND o.not_before <= ?" + not_in +
-            " ORDER BY o.priority, o.id LIMIT ?",
-            (platform, now, *exclude, limit),
-        )
-        claimed, orphaned_edits = [], []
-        for row in rows:
-            if row["edit_of"] is not None and row["edit_of_state"] != "sent":
-                if row["edit_of_state"] in ("failed", "skipped"):
-                    orphaned_edits.append(row["id"])
-                continue
-            message, template = decode_body(row["body"])
-            # Edits too: a newer edit replaces a queued one in place, even while it is sent.
-            self._claimed[row["id"]] = row["body"]
-            claimed.append(QueuedMessage(
-                id=row["id"],
-                envelope=Envelope(
-                    to=Address(row["platform"], row["user_id"], row["chat_id"]), message=message,
-                    purpose=_purpose(row["purpose"]), priority=Priority(row["priority"]),
-                    member_id=row["member_id"], discussion_id=row["discussion_id"], template=template,
-                    row=row["id"], last_seen_at=row["last_seen_at"],
-                    keeps_text=row["edit_of"] is not None and body_keeps_text(row["body"]),
-                ),
-                attempts=row["attempts"],
-                edit_of_message_id=row["edit_of_message_id"],
-            ))
-        # After the loop: a wait inside it would let a change (a member forgotten) slip in
-        # between reading the rows and keeping their bodies.
+        lock = " FOR UPDATE SKIP LOCKED" if self.database.dialect == "postgresql" else ""
+        async with self.database.transaction(shared=True) as connection:
+            # Executed and read in one step: a task cancelled in between (the bot stopping)
+            # would leave SQLite's statement running and its transaction unable to end.
+            taken = await connection.execute_fetchall(
+                "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                " SELECT o.id FROM outbox o WHERE o.platform = ? AND o.state = 'queued' AND o.not_before <= ?"
+                " AND (o.claimed_until IS NULL OR o.claimed_until < ? OR o.claimed_by = ?)" + not_in +
+                " ORDER BY o.priority, o.id LIMIT ?" + lock + ") RETURNING id",
+                (self.worker, now + CLAIM_FOR, platform, now, now, self.worker, *exclude, limit))
+            if not taken:
+                return []
+            ids = [row[0] for row in taken]
+            rows = await (await connection.execute(
+                "SELECT o.id, o.platform, o.user_id, o.chat_id, o.member_id, o.priority, o.purpose, o.discussion_id,"
+                f" {_BODY.format(row='o')} AS body, o.attempts, o.edit_of, e.message_id AS edit_of_message_id,"
+                " e.state AS edit_of_state,"
+                " i.last_seen_at"
+                " FROM outbox o LEFT JOIN outbox e ON e.id = o.edit_of"
+                " LEFT JOIN identity i ON i.platform = o.platform AND i.user_id = o.user_id"
+                f" WHERE o.id IN ({','.join('?' * len(ids))}) ORDER BY o.priority, o.id", ids)).fetchall()
+            # Kept before the claim is committed: until then the rows are locked, and a change
+            # to them (a member forgotten) comes after, and rewrites what is kept here.
+            claimed, orphaned_edits = [], []
+            for row in rows:
+                if row["edit_of"] is not None and row["edit_of_state"] != "sent":
+                    if row["edit_of_state"] in ("failed", "skipped"):
+                        orphaned_edits.append(row["id"])
+                    continue
+                message, template = decode_body(row["body"])
+                # Edits too: a newer edit replaces a queued one in place, even while it is sent.
+                self._claimed[row["id"]] = row["body"]
+                claimed.append(QueuedMessage(
+                    id=row["id"],
+                    envelope=Envelope(
+                        to=Address(row["platform"], row["user_id"], row["chat_id"]), message=message,
+                        purpose=_purpose(row["purpose"]), priority=Priority(row["priority"]),
+                        member_id=row["member_id"], discussion_id=row["discussion_id"], template=template,
+                        row=row["id"], last_seen_at=row["last_seen_at"],
+                        keeps_text=row["edit_of"] is not None and body_keeps_text(row["body"]),
+                    ),
+                    attempts=row["attempts"],
+                    edit_of_message_id=row["edit_of_message_id"],
+                ))
         for row_id in orphaned_edits:
             await self.mark_failed(row_id, "the message it edits was never delivered")
         return claimed
 
     async def mark_sent(self, row_id: int, message_id: str, other_ids: Sequence[str], now: float) -> None:
-        async with self.database.transaction() as connection:
+        async with self.database.transaction(shared=True) as connection:
+            if self._locking:
+                # Beside other transactions: a change to this row (a member forgotten) either
+                # is done by now or waits for this one.
+                await connection.execute(f"SELECT id FROM outbox WHERE id = ?{self._locking}", (row_id,))
             # Taken inside the transaction: a change made while this one waited for its turn
             # (a member forgotten) has rewritten it by now.
             sent_body = self._claimed.pop(row_id, None)
             await connection.execute(
                 "UPDATE outbox SET state = 'sent', message_id = ?, other_ids = ?, sent_at = ?,"
-                " attempts = attempts + 1, reason = '' WHERE id = ?",
+                " attempts = attempts + 1, reason = '', claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 (message_id, " ".join(other_ids), now, row_id),
             )
             if sent_body is not None:
@@ -255,17 +299,19 @@ class SqliteOutbox:
 
     async def mark_retry(self, row_id: int, reason: str, not_before: float, count_attempt: bool) -> None:
         self._claimed.pop(row_id, None)
-        async with self.database.transaction() as connection:
+        async with self.database.transaction(shared=True) as connection:
             await connection.execute(
-                "UPDATE outbox SET reason = ?, not_before = ?, attempts = attempts + ? WHERE id = ?",
+                "UPDATE outbox SET reason = ?, not_before = ?, attempts = attempts + ?,"
+                " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 (reason, not_before, int(count_attempt), row_id),
             )
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
         self._claimed.pop(row_id, None)
-        async with self.database.transaction() as connection:
+        async with self.database.transaction(shared=True) as connection:
             await connection.execute(
-                "UPDATE outbox SET state = 'failed', reason = ?, attempts = attempts + 1 WHERE id = ?",
+                "UPDATE outbox SET state = 'failed', reason = ?, attempts = attempts + 1,"
+                " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                 (reason, row_id),
             )
 
@@ -296,8 +342,9 @@ class SqliteOutbox:
 
     async def park(self, row_id: int, reason: str) -> None:
         self._claimed.pop(row_id, None)
-        async with self.database.transaction() as connection:
-            await connection.execute("UPDATE outbox SET reason = ?, not_before = ? WHERE id = ?",
+        async with self.database.transaction(shared=True) as connection:
+            await connection.execute("UPDATE outbox SET reason = ?, not_before = ?,"
+                                     " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
                                      (reason, WAITING_FOR_PERSON, row_id))
 
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int:
@@ -309,8 +356,10 @@ class SqliteOutbox:
             return cursor.rowcount
 
     async def next_due(self, platform: str) -> float | None:
+        # A claimed row is due for others when its claim runs out (its worker may have died).
         row = await self.database.fetch_one(
-            "SELECT MIN(not_before) FROM outbox WHERE platform = ? AND state = 'queued' AND not_before < ?",
+            "SELECT MIN(CASE WHEN claimed_until IS NOT NULL AND claimed_until > not_before THEN claimed_until"
+            " ELSE not_before END) FROM outbox WHERE platform = ? AND state = 'queued' AND not_before < ?",
             (platform, WAITING_FOR_PERSON),
         )
         return row[0] if row and row[0] is not None else None
@@ -342,7 +391,7 @@ class SqliteOutbox:
             key = f"failed:{row['reason']}" if row["state"] == "failed" else row["state"]
             counts[key] = counts.get(key, 0) + row["n"]
         planned = await self.database.fetch_one(
-            "SELECT COALESCE(SUM(MAX(planned - written, 0)), 0) FROM broadcast_plan"
+            "SELECT COALESCE(SUM(CASE WHEN planned > written THEN planned - written ELSE 0 END), 0) FROM broadcast_plan"
             " WHERE discussion_id = ? AND purpose = ? AND done_at IS NULL", (discussion_id, purpose))
         if planned and planned[0]:
             counts["planned"] = int(planned[0])
@@ -408,7 +457,7 @@ class SqliteOutbox:
                 return True
             served = [platform for platform in plan["platforms"].split(",") if platform]
             last = await (await connection.execute(
-                "SELECT max(id) FROM (SELECT id FROM member WHERE id > ? ORDER BY id LIMIT ?)",
+                "SELECT max(id) FROM (SELECT id FROM member WHERE id > ? ORDER BY id LIMIT ?) AS batch",
                 (plan["after_member"], members))).fetchone()
             if last is None or last[0] is None:
                 await connection.execute(
@@ -440,8 +489,10 @@ class SqliteOutbox:
 
     async def settle(self) -> None:
         """After many rows were written: the write-ahead log copied back into the database
-        without waiting for anyone (it then shrinks to the journal size limit)."""
-        await self.database.fetch_one("PRAGMA wal_checkpoint(PASSIVE)")
+        without waiting for anyone (it then shrinks to the journal size limit). PostgreSQL's
+        server looks after its own log."""
+        if self.database.dialect == "sqlite":
+            await self.database.fetch_one("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 async def _store_body(connection: aiosqlite.Connection, body: str) -> int:

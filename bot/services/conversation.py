@@ -32,8 +32,14 @@ class InboundLog(Protocol):
         None when an event with the same platform id was kept before."""
         ...
 
-    async def pending(self) -> list[tuple[int, str]]:
-        """(row, event JSON) of the events not yet handled, oldest first."""
+    async def pending(self, received_before: float | None = None) -> list[tuple[int, str]]:
+        """(row, event JSON) of the events not yet handled (received before that time, when
+        given), oldest first."""
+        ...
+
+    async def still_unhandled(self, row: int) -> bool:
+        """In the caller's transaction: True when nobody handled the event yet (another worker
+        may have, with its own copy of a kept event)."""
         ...
 
     async def mark_handled(self, row: int, outcome: str, now: float) -> None: ...

@@ -22,9 +22,13 @@ DiscussionJob = Callable[[int], Awaitable[None]]
 
 
 class Deadlines:
-    def __init__(self, clock: Clock, reminder_before: float) -> None:
+    def __init__(self, clock: Clock, reminder_before: float, leads: Callable[[], bool] = lambda: True) -> None:
         self.clock = clock
         self.reminder_before = reminder_before
+        # Whether this worker leads (see bot/services/leadership.py): only the leader runs the
+        # repeated jobs. A discussion's own jobs run wherever they were planned: each is a
+        # state change that only one worker can win.
+        self.leads = leads
         self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._on_deadline: DiscussionJob | None = None
         self._on_reminder: DiscussionJob | None = None
@@ -54,7 +58,8 @@ class Deadlines:
         """A job repeated while the bot runs (progress reports, digests); with `now_too`, also
         once at start, which catches up what was missed while the bot was down."""
         async def guarded() -> None:
-            await self._tracked(job(), f"the {name} job failed; it runs again next time")
+            if self.leads():
+                await self._tracked(job(), f"the {name} job failed; it runs again next time")
 
         self._scheduler.add_job(guarded, "interval", seconds=seconds, id=name, replace_existing=True,
                                 coalesce=True, max_instances=1,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from typing import Protocol, Sequence
 
 from bot.clock import Clock
@@ -31,6 +32,8 @@ BATCH = 8  # small claims, so a new answer overtakes a long broadcast at the nex
 MAX_IN_FLIGHT = 8  # concurrent requests per platform: latency must not cap the rate
 IDLE_WAIT = 5.0
 MAX_BACKOFF = 300.0
+SHARED_SLOTS = 4  # slots a worker takes at a time from those shared with other workers
+SHARED_SPACING = 1.03  # with the pacer's own margin: 0.94 of the ceiling for the workers together
 
 
 class DeliveryQueue(Protocol):
@@ -52,6 +55,16 @@ class DeliveryQueue(Protocol):
 
     async def wake_person(self, platform: str, user_id: str, now: float) -> None: ...
 
+    async def release_claims(self, starting: bool) -> None: ...
+
+
+class SharedSlots(Protocol):
+    """Sending slots shared with other workers (one database, several processes)."""
+
+    async def take(self, platform: str, count: int, interval: float, now: float) -> float:
+        """The first of `count` slots `interval` apart, after every slot already taken."""
+        ...
+
 
 class Reachability(Protocol):
     async def mark_unreachable(self, address: Address, reason: str) -> None: ...
@@ -60,8 +73,10 @@ class Reachability(Protocol):
 class Delivery:
     def __init__(self, queue: DeliveryQueue, clock: Clock, reachability: Reachability, max_attempts: int = 8,
                  messages_per_second: dict[str, float] | None = None,
-                 per_chat_interval: dict[str, float] | None = None) -> None:
+                 per_chat_interval: dict[str, float] | None = None, shared_slots: SharedSlots | None = None) -> None:
         self.queue = queue
+        # With several workers, the platform's rate is theirs together: slots come from here.
+        self.shared_slots = shared_slots
         self.clock = clock
         self.reachability = reachability
         self.max_attempts = max_attempts
@@ -79,12 +94,21 @@ class Delivery:
         self._senders[adapter.platform] = _Sender(self, adapter, pacer)
 
     async def start(self) -> None:
+        await self.queue.release_claims(starting=True)
         for sender in self._senders.values():
             sender.start()
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking rows; wait a little for those in flight; the rest stay queued."""
         await asyncio.gather(*(sender.stop(timeout) for sender in self._senders.values()))
+
+    async def give_up_claims(self) -> None:
+        """After `stop`, once nothing else of this worker writes any more: the rows it had
+        claimed but not sent go to another worker at once, not when the claims run out."""
+        try:
+            await self.queue.release_claims(starting=False)
+        except Exception:
+            log.warning("could not give up this worker's claims; they run out by themselves", exc_info=True)
 
     def wake(self, platform: str | None = None) -> None:
         for name, sender in self._senders.items():
@@ -115,6 +139,7 @@ class _Sender:
         # Rows that failed since the platform last took a message: two or more, and nothing
         # taken in between, and it is the platform that is down rather than those messages.
         self._failed_since_delivery: set[int] = set()
+        self._leased_slots: deque[float] = deque()
 
     def start(self) -> None:
         self._stopping = False
@@ -189,7 +214,7 @@ class _Sender:
         if ready > now:
             await self.delivery.queue.mark_retry(row.id, "paced for this chat", ready, count_attempt=False)
             return False
-        slot = self.pacer.next_slot(now)
+        slot = await self._next_slot(now)
         if slot > now:
             await asyncio.sleep(slot - now)
         await self._slots.acquire()
@@ -198,6 +223,21 @@ class _Sender:
         task = asyncio.create_task(self._send(row, chat))
         self._in_flight[row.id] = task
         return True
+
+    async def _next_slot(self, now: float) -> float:
+        shared = self.delivery.shared_slots
+        if shared is None:
+            return self.pacer.next_slot(now)
+        # A little more room between slots than one worker alone needs: slots that several
+        # processes keep, each a little late now and then, must not bunch past the ceiling.
+        interval = self.pacer.interval * SHARED_SPACING
+        # A slot long gone is not used late: together with the others' it would be a burst.
+        while self._leased_slots and self._leased_slots[0] < now - interval:
+            self._leased_slots.popleft()
+        if not self._leased_slots:
+            start = await shared.take(self.platform, SHARED_SLOTS, interval, now)
+            self._leased_slots.extend(start + index * interval for index in range(SHARED_SLOTS))
+        return max(self._leased_slots.popleft(), self.pacer.next_slot(now))
 
     def _answers_a_press(self, row: QueuedMessage) -> bool:
         """A toast, or a form opened with a press's trigger (Slack's dies after 3 seconds): no
@@ -250,6 +290,10 @@ class _Sender:
         if result.after_seconds > 0 and result.attempt_counts:
             # The platform said "too many" (not merely "nobody is there"): slow down.
             self.pacer.penalise(row.to.destination, now, result.after_seconds)
+            if delivery.shared_slots is not None:
+                # The pause is everyone's: the rate the platform complained of is theirs together.
+                self._leased_slots.clear()
+                await delivery.shared_slots.take(self.platform, 0, 0.0, now + min(result.after_seconds, 1.0))
         attempts = row.attempts + (1 if result.attempt_counts else 0)
         if result.attempt_counts:
             self._failed_since_delivery.add(row.id)

@@ -38,6 +38,7 @@ SORRY = N_("Sorry, something went wrong on our side. Your message is kept; pleas
 NO_ROOM = N_("Sorry, I cannot take your message right now. Please send it again in a while.")
 Key = tuple[str, str]
 REPORT_AGAIN_AFTER = 2.0  # seconds
+ORPHANED_AFTER = 60.0  # seconds an event waits unhandled before the leader takes it up
 
 
 def disk_is_full(error: BaseException) -> bool:
@@ -154,6 +155,15 @@ class Intake:
         for row, text in pending:
             self._enqueue(row, decode_event(text))
 
+    async def take_up_orphans(self) -> None:
+        """Events another worker kept but has not handled for a while (it stopped, or died):
+        handled here. Each is handled once: handling checks that nobody has yet."""
+        queued = {row for queue in self._queues.values() for row, _ in queue}
+        for row, text in await self.inbound.pending(received_before=self.clock.now() - ORPHANED_AFTER):
+            if row not in queued:
+                log.info("handling event %s, which a stopped worker kept", row)
+                self._enqueue(row, decode_event(text))
+
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop handling: what is kept but not handled yet waits for the next start."""
         self._running = False
@@ -201,17 +211,21 @@ class Intake:
         address = event.sender.address
         try:
             async with self.database.transaction():
+                if not await self.inbound.still_unhandled(row):
+                    return  # another worker handled it (after this one's start took it up)
                 await self.dispatcher.dispatch(event)
                 await self.inbound.mark_handled(row, "", self.clock.now())
         except asyncio.CancelledError:
+            self.waker.wake()
             raise
         except Exception:
             log.exception("could not handle %s from %s:%s", type(event).__name__, address.platform, address.user_id)
             await self._apologise(row, event)
-        finally:
-            self.waker.wake()
         if self.messenger.capabilities(address.platform).service_window:
+            # Before the senders look: what waited for the person is older than the answer,
+            # and goes first (on PostgreSQL a sender does not wait for this transaction).
             await self.waker.wake_person(address)
+        self.waker.wake()
 
     async def _apologise(self, row: int, event: Incoming) -> None:
         text = self.messenger.translator("")(SORRY)

@@ -108,6 +108,8 @@ class FakeTelegram:
         self._session: ClientSession | None = None
         self._fault: Fault | None = None
         self.carried_out: list[int] = []  # chats a message reached although the bot was answered an error
+        self.conflicts = 0  # getUpdates refused because another was waiting (two bots polling)
+        self._polling = False
         self.port = 0
 
     # --- life ------------------------------------------------------------------------------
@@ -197,16 +199,25 @@ class FakeTelegram:
         return {**BOT_USER, "supports_inline_queries": self.inline_mode}
 
     async def _getUpdates(self, params: dict) -> list:
-        offset = int(params.get("offset") or 0)
-        timeout = float(params.get("timeout") or 0)
-        self._updates = [u for u in self._updates if u["update_id"] >= offset]
-        if not self._updates and timeout:
-            self._new_update.clear()
-            try:
-                await asyncio.wait_for(self._new_update.wait(), timeout=min(timeout, 1.0))
-            except TimeoutError:
-                pass
-        return list(self._updates)
+        # As Telegram: one getUpdates at a time per bot; a second while one waits is a conflict.
+        if self._polling:
+            self.conflicts += 1
+            raise Refused(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                               "instance is running")
+        self._polling = True
+        try:
+            offset = int(params.get("offset") or 0)
+            timeout = float(params.get("timeout") or 0)
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout:
+                self._new_update.clear()
+                try:
+                    await asyncio.wait_for(self._new_update.wait(), timeout=min(timeout, 1.0))
+                except TimeoutError:
+                    pass
+            return list(self._updates)
+        finally:
+            self._polling = False
 
     async def _setWebhook(self, params: dict) -> bool:
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
