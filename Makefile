@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo clean catalogs
+.PHONY: install test demo clean catalogs postgresql-server
 
 install: $(STAMP)
 
@@ -29,10 +29,19 @@ $(DOVECOT):
 	@command -v apt-get >/dev/null || { echo "install dovecot-imapd at $(DOVECOT) for the IMAP test"; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd
 
+# The suite runs on both storage backends: the SQLite file, then PostgreSQL (a throw-away
+# server in a temporary folder, started by the fixtures from Debian's postgresql package).
+# (postgresql-client alone also makes /usr/lib/postgresql/N/bin: the server's initdb tells.)
+postgresql-server:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		command -v apt-get >/dev/null || { echo "install PostgreSQL (Debian's postgresql package) for the tests"; exit 1; }; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
 # Most tests wait on sockets and timers, not on the processor: three at a time (each test file
 # in one process, so a file's tests share nothing with another's) take a third of the time.
-test: $(STAMP) $(CHROMIUM) $(DOVECOT)
+test: $(STAMP) $(CHROMIUM) $(DOVECOT) postgresql-server
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile
+	FACILITATOR_TEST_STORAGE=postgresql $(BIN)/python -m pytest -q -n 3 --dist loadfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,8 +1,9 @@
 """What every adapter does to what it received before the core sees it: the text is made valid
 Unicode. A platform's JSON may carry a lone surrogate ("\\ud800" is a valid JSON escape) and a
 mail's undecodable bytes are read as lone surrogates; SQLite, JSON and every platform refuse
-them, so one would fail the core's first write. Each becomes U+FFFD, the replacement character,
-and the rest of the text is kept as it came."""
+them, so one would fail the core's first write. A NUL character ("\\u0000" in JSON) means
+nothing in a message and PostgreSQL's text refuses it. Each becomes U+FFFD, the replacement
+character, and the rest of the text is kept as it came."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ import dataclasses
 import re
 from typing import TypeVar
 
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT = "\ufffd"
 
 T = TypeVar("T")
 
 
 def well_formed(text: str) -> str:
-    return LONE_SURROGATE.sub(REPLACEMENT, text)
+    return UNSTORABLE.sub(REPLACEMENT, text)
 
 
 def well_formed_all(value: T) -> T:

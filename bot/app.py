@@ -37,6 +37,7 @@ from bot.services.intake import Intake
 from bot.services.introductions import Introductions
 from bot.services.joining import Joining
 from bot.services.language import LanguageDetector
+from bot.services.leadership import Leadership
 from bot.services.membership import Membership
 from bot.services.messaging import Messenger
 from bot.services.moderation import Moderation
@@ -66,14 +67,15 @@ from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
 from storage.audit import SqliteAuditLog
 from storage.conversations import SqliteConversationStore, SqliteInboundLog, SqliteSecrets
-from storage.database import Database
 from storage.directory import SqliteDirectory, SqliteIntroductions
 from storage.discussions import SqliteDiscussionStore
 from storage.drafts import SqliteDraftStore
 from storage.events import SqliteEventStore
 from storage.files import is_out_of_room
+from storage.leases import AdvisoryLease
 from storage.members import SqliteMemberStore
 from storage.news import SqliteNewsStore
+from storage.opening import AnyDatabase, open_storage
 from storage.outbox import SqliteOutbox
 from storage.personal_data import SqlitePersonalData
 from storage.practices import SqlitePracticeStore
@@ -81,6 +83,7 @@ from storage.programme import SqliteProgramme
 from storage.reports import SqliteReportFigures
 from storage.roster import SqliteAddedFacilitators
 from storage.search_log import SqliteSearchLog
+from storage.send_slots import SqlSendSlots
 from storage.sign_in import SqliteSignInLinks
 from storage.surveys import SqliteSurveyStore
 from storage.translations import SqliteTranslations
@@ -94,6 +97,8 @@ UNCLAIMED_EVERY = 60.0  # seconds between looks for questions nobody of their la
 EVENTS_EVERY = 10.0  # seconds between looks for events' reminders and follow-ups that are due
 SURVEYS_EVERY = 60.0  # seconds between looks for surveys whose closing date passed
 INTRODUCTIONS_EVERY = 3600.0  # seconds between looks for introduction requests nobody answered in time
+SHARED_DEADLINES_EVERY = 10.0  # seconds between the leader's looks for other workers' deadlines
+ORPHANS_EVERY = 60.0  # seconds between the leader's looks for events a stopped worker kept
 FEATURES_EVERY = 3600.0  # seconds between looks for whether the next member's feature is due
 
 
@@ -117,7 +122,7 @@ async def check_online(settings: Settings) -> list[str]:
 class App:
     settings: Settings
     clock: Clock
-    database: Database
+    database: AnyDatabase
     intake: Intake
     delivery: Delivery
     deadlines: Deadlines
@@ -137,6 +142,7 @@ class App:
     waker: Expansion
     adapters: list[Adapter] = field(default_factory=list)
     introductions: Introductions | None = None
+    leadership: Leadership | None = None
     events: Events | None = None
     surveys: Surveys | None = None
     community: Community | None = None
@@ -144,7 +150,7 @@ class App:
     @classmethod
     async def build(cls, settings: Settings, clock: Clock | None = None, extra_adapters: Sequence[Adapter] = (),
                     plugins: Mapping[str, PlatformPlugin] | None = None) -> "App":
-        database = await Database.open(settings.storage_path)
+        database = await open_storage(settings.storage_path, settings.storage_url)
         try:
             return await cls._wire(database, settings, clock, extra_adapters, plugins)
         except BaseException:
@@ -153,7 +159,7 @@ class App:
             raise
 
     @classmethod
-    async def _wire(cls, database: Database, settings: Settings, clock: Clock | None,
+    async def _wire(cls, database: AnyDatabase, settings: Settings, clock: Clock | None,
                     extra_adapters: Sequence[Adapter], plugins: Mapping[str, PlatformPlugin] | None) -> "App":
         clock = clock or SystemClock()
         plugins = registry() if plugins is None else plugins
@@ -173,11 +179,13 @@ class App:
         archive = SqliteArchive(database, Stemming(community.languages, community.default_language), clock)
         conversations = SqliteConversationStore(database)
         # Pacing is about the platforms' real seconds, whatever clock the deadlines follow.
+        shared = database.dialect == "postgresql"  # other workers may use the same database
         delivery = Delivery(
             outbox, SystemClock(), members,
             max_attempts=settings.delivery.max_attempts,
             messages_per_second=dict(settings.delivery.messages_per_second),
             per_chat_interval=dict(settings.delivery.per_chat_interval),
+            shared_slots=SqlSendSlots(database) if shared else None,
         )
         messenger = Messenger(outbox, Texts(community.languages, community.default_language))
         for adapter in adapters:
@@ -186,7 +194,13 @@ class App:
         # What wakes delivery after a use case wakes the writing of the broadcasts it planned.
         waker = Expansion(outbox, delivery)
         codec = ButtonCodec(await SqliteSecrets(database).secret("buttons"))
-        deadlines = Deadlines(clock, community.reminder_before)
+        leadership = Leadership(AdvisoryLease(database, "leader"))
+        deadlines = Deadlines(clock, community.reminder_before, leads=lambda: leadership.leads)
+        for adapter in adapters:
+            if shared and getattr(adapter, "polls", False):
+                # A platform polled for updates allows one poller at a time: the leader polls.
+                setattr(adapter, "poll_on_start", False)
+                leadership.on_change(getattr(adapter, "poll"))
 
         watch = Watch()
         cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language, watch, clock=clock)
@@ -283,10 +297,15 @@ class App:
         deadlines.every(SURVEYS_EVERY, surveys.close_due, "surveys-closing", now_too=True)
         deadlines.every(INTRODUCTIONS_EVERY, introductions.expire_due, "introductions-expiry", now_too=True)
         deadlines.every(FEATURES_EVERY, featuring.propose_due, "features", now_too=True)
+        if shared:
+            # Deadlines planned by another worker (which may have died), and events another
+            # worker kept but did not handle: the leader takes them up.
+            deadlines.every(SHARED_DEADLINES_EVERY, closing.reschedule_open, "deadlines-of-all-workers")
+            deadlines.every(ORPHANS_EVERY, intake.take_up_orphans, "events-of-stopped-workers")
         return cls(settings, clock, database, intake, delivery, deadlines, people, moderation, closing, digests, members,
                    discussions,
                    archive, cards, broadcast, codec, routes, privacy, waker, adapters, introductions=introductions,
-                   events=events, surveys=surveys, community=featuring)
+                   events=events, surveys=surveys, community=featuring, leadership=leadership)
 
     @property
     def dashboard_address(self) -> str | None:
@@ -304,6 +323,8 @@ class App:
         await seed(self)
 
     async def start(self) -> None:
+        assert self.leadership is not None
+        await self.leadership.start()
         self.deadlines.start()
         await self.people.enrol_facilitators()
         await self.closing.reschedule_open()
@@ -327,6 +348,9 @@ class App:
                 log.exception("%s did not stop cleanly", adapter.platform)
         await self.intake.stop(timeout=3)
         await self.deadlines.stop()
+        await self.delivery.give_up_claims()
+        if self.leadership is not None:
+            await self.leadership.stop()
         await self.database.close()
 
 

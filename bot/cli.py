@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.settings_reader import ConfigError
 from storage.backup import BackupRefused
 from storage.files import RunLock, StorageUnavailable, as_unavailable, reason_of, storage_problem
+from storage.postgres import safe_url as _safe_url
 
 log = logging.getLogger("facilitator")
 
@@ -130,6 +131,15 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, default=Path("config.toml"),
                         help="the TOML configuration file (default: config.toml)")
     report.set_defaults(action=_report)
+
+    migrate = commands.add_parser(
+        "migrate-storage", help="copy a community from its SQLite file into an empty PostgreSQL database")
+    migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH",
+                         help="the SQLite file (a bot may go on running on it during the copy)")
+    migrate.add_argument("--to", dest="target", required=True, metavar="URL",
+                         help='the PostgreSQL database, "postgresql://user:password@host/name", or "env:NAME" to '
+                              "read it from the environment (a password on the command line shows in ps)")
+    migrate.set_defaults(action=_migrate_storage)
     return parser
 
 
@@ -155,6 +165,9 @@ def _demo(arguments: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, seed: bool = False, announce: bool = False) -> int:
+    if settings.storage_url:
+        # Several workers share one PostgreSQL server: no lock on a file, they split the work.
+        return await _serve_locked(settings, seed, announce)
     problem = storage_problem(settings.storage_path)
     if problem:
         raise StorageUnavailable(settings.storage_path, problem)
@@ -200,12 +213,12 @@ async def _serve_locked(settings: Settings, seed: bool, announce: bool) -> int:
 
 def _check_config(arguments: argparse.Namespace) -> int:
     settings = _load(arguments.config)
-    problem = storage_problem(settings.storage_path)
+    problem = "" if settings.storage_url else storage_problem(settings.storage_path)
     if problem:
         raise ConfigError("storage.path", f"{settings.storage_path}: {problem}")
     print(f"{arguments.config}: the configuration is valid.")
     print(f"  community: {settings.community.name} ({', '.join(settings.community.languages)})")
-    print(f"  storage: {settings.storage_path}")
+    print(f"  storage: {_safe_url(settings.storage_url) if settings.storage_url else settings.storage_path}")
     print(f"  platforms: {', '.join(settings.platforms)}")
     if not arguments.online:
         return 0
@@ -238,7 +251,7 @@ async def _write_practices(settings: Settings, text: str) -> int:
     from bot.services.language import LanguageDetector
     from bot.services.practices import Countries, Taxonomy, import_practices, read_practice_rows, status_names
     from bot.texts.catalog import Texts
-    from storage.database import Database
+    from storage.opening import open_storage
     from storage.practices import SqlitePracticeStore
 
     community = settings.community
@@ -246,7 +259,7 @@ async def _write_practices(settings: Settings, text: str) -> int:
     translators = [texts.for_language(language) for language in community.languages]
     taxonomy, countries = Taxonomy(settings.practices.themes, translators), Countries(community.languages)
     rows = list(read_practice_rows(text, taxonomy, countries, status_names(translators)))
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         report = await import_practices(rows, SqlitePracticeStore(database), database, LanguageDetector(),
                                         community.languages, community.default_language, time.time())
@@ -271,10 +284,10 @@ async def _write_members(settings: Settings, text: str) -> int:
     from tqdm import tqdm
 
     from bot.services.importing import import_members, read_rows
-    from storage.database import Database
+    from storage.opening import open_storage
     from storage.member_import import SqliteMemberImport
 
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     total = max(0, text.count("\n") - 1 + (0 if text.endswith("\n") else 1))
     try:
         with tqdm(total=total, unit=" rows", file=sys.stderr, disable=total < 200) as bar:
@@ -303,11 +316,11 @@ async def _write_archive(settings: Settings, text: str) -> int:
     from bot.services.archive_import import import_archive
     from bot.services.stemming import Stemming
     from storage.archive import SqliteArchive
-    from storage.database import Database
+    from storage.opening import open_storage
 
     community = settings.community
     lines = text.splitlines()
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         archive = SqliteArchive(database, Stemming(community.languages, community.default_language))
         with tqdm(total=len(lines), unit=" lines", file=sys.stderr, disable=len(lines) < 200) as bar:
@@ -335,13 +348,13 @@ async def _print_search(settings: Settings, words: str, limit: int | None, as_js
     from bot.services.searching import RESULTS, find
     from bot.services.stemming import Stemming
     from storage.archive import SqliteArchive
-    from storage.database import Database
+    from storage.opening import open_storage
 
-    if not settings.storage_path.exists():
+    if not settings.storage_url and not settings.storage_path.exists():
         print(f"facilitator: no database at {settings.storage_path}: nothing to search", file=sys.stderr)
         return 1
     community = settings.community
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         archive = SqliteArchive(database, Stemming(community.languages, community.default_language))
         hits = await find(archive, words, limit or RESULTS)
@@ -371,13 +384,13 @@ async def _write_export(settings: Settings, format: str, out: Path) -> int:
     from bot.services.export import export, newsletter_page
     from bot.texts.catalog import Texts
     from storage.archive import SqliteArchive
-    from storage.database import Database
+    from storage.opening import open_storage
     from storage.programme import SqliteProgramme
 
-    if not settings.storage_path.exists():
+    if not settings.storage_url and not settings.storage_path.exists():
         print(f"facilitator: no database at {settings.storage_path}: nothing to export", file=sys.stderr)
         return 1
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         replies = await SqliteArchive(database).all_published()
         newsletters = await SqliteProgramme(database).sent_newsletters()
@@ -422,13 +435,13 @@ async def _write_report(settings: Settings, month, out: Path, now: float) -> int
     from bot.services.reports import make_report
     from bot.services.reports_files import report_files
     from bot.texts.catalog import Texts
-    from storage.database import Database
+    from storage.opening import open_storage
     from storage.reports import SqliteReportFigures
 
-    if not settings.storage_path.exists():
+    if not settings.storage_url and not settings.storage_path.exists():
         print(f"facilitator: no database at {settings.storage_path}: nothing to report", file=sys.stderr)
         return 1
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         report = await make_report(SqliteReportFigures(database), month, now)
     finally:
@@ -447,19 +460,100 @@ async def _write_report(settings: Settings, month, out: Path, now: float) -> int
     return 0
 
 
+def _migrate_storage(arguments: argparse.Namespace) -> int:
+    import os
+
+    from storage.migration_copy import CopyFailed, CopyRefused, copy_community
+
+    source = Path(arguments.source.removeprefix("sqlite:"))
+    target = arguments.target.strip()
+    if target.startswith("env:"):
+        name = target[4:]
+        if not os.environ.get(name, "").strip():
+            print(f"facilitator: --to: environment variable {name or '(no name)'} is not set", file=sys.stderr)
+            return EXIT_CONFIG
+        target = os.environ[name].strip()
+    if not target.startswith(("postgresql://", "postgres://")):
+        print("facilitator: --to must be a postgresql:// address or env:NAME", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        with _CopyBars() as bars:
+            report = asyncio.run(copy_community(source, target, bars))
+    except CopyRefused as error:
+        print(f"facilitator: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CopyFailed as error:
+        print(f"facilitator: the copy failed: {error}", file=sys.stderr)
+        return 1
+    width = max(len(table.name) for table in report.tables)
+    print(f"{'table':<{width}}  {'SQLite':>10}  {'PostgreSQL':>10}")
+    for table in sorted(report.tables, key=lambda table: table.name):
+        if table.source_rows:
+            print(f"{table.name:<{width}}  {table.source_rows:>10,}  {table.target_rows:>10,}")
+    empty = sum(1 for table in report.tables if not table.source_rows)
+    print(f"Copied {report.rows:,} rows in {len(report.tables)} tables ({empty} empty) from {report.source} "
+          f"to {report.target}.")
+    if report.reindexed:
+        print(f"The archive's search index is rebuilt at the first search ({report.reindexed:,} consolidated replies).")
+    for column in report.left_out:
+        print(f"facilitator: warning: {column} has no column on PostgreSQL and was not copied", file=sys.stderr)
+    print("Set [storage] url in the configuration (\"env:DATABASE_URL\") to run the bot on it.")
+    return 0
+
+
+class _CopyBars:
+    """A progress bar on stderr for each large table being copied."""
+
+    LARGE = 10_000
+
+    def __init__(self) -> None:
+        self._bar = None
+
+    def table(self, name: str, rows: int) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        if rows >= self.LARGE:
+            self._bar = tqdm(total=rows, desc=name, unit=" rows", file=sys.stderr)
+
+    def copied(self, rows: int) -> None:
+        if self._bar is not None:
+            self._bar.update(rows)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def __enter__(self) -> "_CopyBars":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
 def _backup(arguments: argparse.Namespace) -> int:
     from storage.backup import backup
 
     settings = _load(arguments.config)
+    _refuse_on_a_server(settings, "back up")
     copied = backup(settings.storage_path, arguments.out, force=arguments.force)
     print(f"Backed up {settings.storage_path} to {copied.path} ({copied.size:,} bytes)")
     return 0
+
+
+def _refuse_on_a_server(settings: Settings, action: str) -> None:
+    """`backup` and `restore` copy the SQLite file; a PostgreSQL server has its own tools."""
+    if settings.storage_url:
+        raise BackupRefused(f"the community is on PostgreSQL ({_safe_url(settings.storage_url)}): {action} it with"
+                            " pg_dump and pg_restore (or your server's backups), not with this command")
 
 
 def _restore(arguments: argparse.Namespace) -> int:
     from storage.backup import restore
 
     settings = _load(arguments.config)
+    _refuse_on_a_server(settings, "restore")
     restore(arguments.file, settings.storage_path)
     print(f"Restored {settings.storage_path} from {arguments.file}")
     return 0
@@ -472,13 +566,13 @@ def _export_survey(arguments: argparse.Namespace) -> int:
 
 async def _write_survey(settings: Settings, number: int, out: Path) -> int:
     from bot.services.surveys import results_csv
-    from storage.database import Database
+    from storage.opening import open_storage
     from storage.surveys import SqliteSurveyStore
 
-    if not settings.storage_path.exists():
+    if not settings.storage_url and not settings.storage_path.exists():
         print(f"facilitator: no database at {settings.storage_path}: nothing to export", file=sys.stderr)
         return 1
-    database = await Database.open(settings.storage_path)
+    database = await open_storage(settings.storage_path, settings.storage_url)
     try:
         store = SqliteSurveyStore(database)
         survey = await store.get(number)

@@ -97,6 +97,9 @@ class Settings:
     # How long the inbound log keeps what members sent word for word (then only what the
     # rest of the database needs: that it was handled, and when).
     inbound_retention: float = 90 * 86400.0
+    # A PostgreSQL server's address ("postgresql://user:password@host/database"): every worker
+    # that names the same one shares the community. Empty: the SQLite file at storage_path.
+    storage_url: str = ""
 
     def platform(self, name: str) -> Any:
         """The settings of an enabled platform, or None."""
@@ -138,7 +141,10 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     community = _community(section("community", required=True))
 
     storage = section("storage", required=True)
-    storage_path = Path(storage.string("path", required=True))
+    storage_url = storage.secret("url")  # holds a password: "env:DATABASE_URL"
+    if storage_url and not storage_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(storage.key("url"), "must start with postgresql:// (or leave it out and set path)")
+    storage_path = Path(storage.string("path", default="facilitator.db", required=not storage_url))
     if not storage_path.is_absolute():
         storage_path = base / storage_path
     inbound_retention = storage.duration("inbound_retention", default="90d")
@@ -197,6 +203,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     return Settings(
         community=community,
         storage_path=storage_path,
+        storage_url=storage_url,
         facilitators=FacilitatorSettings(by_platform=by_platform, unclaimed_after=unclaimed_after,
                                          broadcast_to_approver=broadcast_to_approver),
         platforms=platforms,

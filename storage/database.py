@@ -30,6 +30,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 class Database:
     """A connection plus the discipline around it: short transactions, one writer at a time."""
 
+    dialect = "sqlite"
+
     def __init__(self, connection: aiosqlite.Connection, path: str) -> None:
         self.connection = connection
         self.path = path
@@ -83,19 +85,27 @@ class Database:
         await self.connection.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, shared: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception: never a half-written row.
 
         aiosqlite runs every statement on one thread in order, so concurrent tasks that each
         open a transaction are serialised here by a lock rather than interleaved. A
         transaction opened inside another one of the same task joins it, so a use case can
-        wrap several repositories' writes in one."""
+        wrap several repositories' writes in one. (`shared` matters on PostgreSQL only: one
+        SQLite file has one writer.)"""
         if self._owner.get() is asyncio.current_task():
             yield self.connection
             return
         async with self._lock:
             token = self._owner.set(asyncio.current_task())
-            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                await self.connection.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                # Cancelled while waiting (the bot stopping): the BEGIN still runs on the
+                # connection's thread, and a transaction left open would refuse every later one.
+                await self._roll_back()
+                self._owner.reset(token)
+                raise
             try:
                 yield self.connection
             except BaseException:
@@ -149,7 +159,7 @@ class Database:
             " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
         )
         applied = {row["version"] for row in await self.fetch_all("SELECT version FROM schema_migrations")}
-        for version, name, sql in _migrations():
+        for version, name, sql in _migrations("sqlite"):
             if version in applied:
                 continue
             log.info("applying migration %s", name)
@@ -168,14 +178,39 @@ async def _close_quietly(connection: aiosqlite.Connection) -> None:
         log.debug("closing a database that failed to open failed too", exc_info=True)
 
 
+async def migrate_postgres(database) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL's migrations (storage/migrations/postgresql/), each once, even when several
+    workers start at the same moment: the first takes a lock, the others find them applied."""
+    async with database.pool.acquire() as raw:
+        async with raw.transaction():
+            await raw.execute("SELECT pg_advisory_xact_lock(1)")
+            await raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))")
+            applied = {row[0] for row in await raw.fetch("SELECT version FROM schema_migrations")}
+            for version, name, sql in _migrations("postgresql"):
+                if version in applied:
+                    continue
+                log.info("applying migration %s", name)
+                await raw.execute(sql)
+                await raw.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
+
+
 def newest_migration() -> int:
     """The schema version this code brings a database to."""
-    return max(version for version, _, _ in _migrations())
+    return max(version for version, _, _ in _migrations("sqlite"))
 
 
-def _migrations() -> list[tuple[int, str, str]]:
+def _migrations(dialect: str) -> list[tuple[int, str, str]]:
+    """SQLite's in storage/migrations/, PostgreSQL's in storage/migrations/postgresql/ (which
+    begins at 019, the schema SQLite's first nineteen build): a change to the schema is a
+    file of the same number in each."""
     found = []
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
+    folder = resources.files("storage").joinpath("migrations")
+    if dialect == "postgresql":
+        folder = folder.joinpath("postgresql")
+    for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))

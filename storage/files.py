@@ -59,6 +59,9 @@ class AlreadyRunning(StorageUnavailable):
         return f"another bot is running on {self.path}"
 
 
+POSTGRES_DISK_FULL = "53100"
+
+
 def is_out_of_room(error: BaseException) -> bool:
     """Whether a write failed because the disk (or the database's allowed size) is full."""
     if isinstance(error, OSError):
@@ -66,7 +69,8 @@ def is_out_of_room(error: BaseException) -> bool:
     if isinstance(error, sqlite3.Error):
         # A real error carries its code; one raised by hand (as in tests) only its words.
         return getattr(error, "sqlite_errorname", "") == "SQLITE_FULL" or "database or disk is full" in str(error)
-    return False
+    # A PostgreSQL server's disk_full (its errors carry their SQLSTATE).
+    return getattr(error, "sqlstate", None) == POSTGRES_DISK_FULL
 
 
 def as_unavailable(error: BaseException, path: str | Path) -> StorageUnavailable | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from typing import Any, Mapping
 
 import aiosqlite
@@ -127,9 +128,10 @@ class SqlitePersonalData:
             # Registrations go; survey answers stay in the figures, no longer anyone's.
             await connection.execute("DELETE FROM registration WHERE member_id = ?", (member_id,))
             await forget_features(connection, member_id)
-            await connection.execute(
-                "UPDATE survey_answer SET member_id = NULL, respondent = 'x' || lower(hex(randomblob(8)))"
-                " WHERE member_id = ?", (member_id,))
+            # Each answer a respondent of its own, drawn here: the databases share no random function.
+            for answer in await _all(connection, "SELECT rowid FROM survey_answer WHERE member_id = ?", (member_id,)):
+                await connection.execute("UPDATE survey_answer SET member_id = NULL, respondent = ? WHERE rowid = ?",
+                                         ("x" + secrets.token_hex(8), answer[0]))
             await connection.execute(
                 "UPDATE member SET name = '', organization = '', country = '', topics = '', featured_consent = 0,"
                 " role = 'member', status = 'left', muted_reason = NULL, removed_reason = NULL, handles = '',"
@@ -146,13 +148,24 @@ class SqlitePersonalData:
             await connection.execute("UPDATE search_log SET member_id = NULL WHERE member_id = ?", (member_id,))
             if names:
                 for table, key, columns in _TEXTS:
-                    await _scrub(connection, table, key, columns, names, instead, default)
+                    changed = await _scrub(connection, table, key, columns, names, instead, default)
+                    if table == "outbox_body" and changed and self.database.dialect == "postgresql":
+                        # A sender may have read a shared body beside this transaction, before the
+                        # change: the rows that share it are locked, so that it has kept what it
+                        # read before the kept bodies are rewritten below (or claims them after).
+                        for start in range(0, len(changed), 500):
+                            chunk = changed[start:start + 500]
+                            await connection.execute(
+                                f"SELECT id FROM outbox WHERE body_id IN ({','.join('?' * len(chunk))}) FOR UPDATE",
+                                chunk)
                 if self.outbox is not None:
                     self.outbox.rewrite_claimed(lambda body: _without(body, names, default))
-            # Deleted rows leave their words in the full-text indexes' segments until merged.
-            await connection.execute("INSERT INTO translation_fts (translation_fts) VALUES ('optimize')")
-            await connection.execute("INSERT INTO practice_fts (practice_fts) VALUES ('optimize')")
-            await connection.execute("INSERT INTO archive_search (archive_search) VALUES ('optimize')")
+            if self.database.dialect == "sqlite":
+                # Deleted rows leave their words in FTS5's segments until merged. (PostgreSQL's
+                # indexes are of the rows themselves: VACUUM, below, takes the dead ones.)
+                await connection.execute("INSERT INTO translation_fts (translation_fts) VALUES ('optimize')")
+                await connection.execute("INSERT INTO practice_fts (practice_fts) VALUES ('optimize')")
+                await connection.execute("INSERT INTO archive_search (archive_search) VALUES ('optimize')")
         self._rewrite_due = True
         return True
 
@@ -163,7 +176,8 @@ class SqlitePersonalData:
         if self._rewrite_due:
             self._rewrite_due = False
             await self.database.fetch_one("VACUUM")
-        await self.database.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.database.dialect == "sqlite":  # PostgreSQL recycles its write-ahead log itself
+            await self.database.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def drop_orphan_messages(self) -> int:
         async with self.database.transaction() as connection:
@@ -203,16 +217,19 @@ def _names_of(member: aiosqlite.Row) -> list[str]:
 
 
 async def _scrub(connection: aiosqlite.Connection, table: str, key: str, columns: tuple[str, ...],
-                 names: list[str], instead: Mapping[str, str], default: str) -> None:
+                 names: list[str], instead: Mapping[str, str], default: str) -> list[Any]:
+    """The names taken out of the table's texts; the keys of the rows changed."""
     language = _LANGUAGE_OF.get(table)
     found = " OR ".join(f"instr(lower({column}), lower(?)) > 0" for column in columns for _ in _spellings(names))
     arguments = tuple(spelling for _ in columns for spelling in _spellings(names))
     selected = ", ".join((key, *columns, *((language,) if language else ())))
-    for row in await _all(connection, f"SELECT {selected} FROM {table} WHERE {found}", arguments):
+    rows = await _all(connection, f"SELECT {selected} FROM {table} WHERE {found}", arguments)
+    for row in rows:
         word = instead.get(row[language], default) if language else default
         changed = {column: _without(row[column], names, word) for column in columns if row[column] is not None}
         assignments = ", ".join(f"{column} = ?" for column in changed)
         await connection.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changed.values(), row[key]))
+    return [row[key] for row in rows]
 
 
 def _spellings(names: list[str]) -> list[str]:

@@ -51,6 +51,8 @@ class SqliteProgramme:
             coming_events=_items(coming), news=_items(news), features=_items(features), has_news=has_news)
 
     async def _has_news_table(self) -> bool:
+        if self.database.dialect != "sqlite":
+            return True  # PostgreSQL's schema begins with every table of SQLite's migrations
         row = await self.database.fetch_one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'news'")
         return row is not None
 
@@ -134,8 +136,9 @@ class SqliteProgramme:
         """Consenting active members with no feature under way, the least recently featured
         first (never featured before all), then the least recently proposed, then by number."""
         left_out = tuple(exclude)
+        # In a subquery: PostgreSQL orders by an output column's name alone, not in an expression.
         rows = await self.database.fetch_all(
-            "SELECT m.id, m.name, m.organization, m.country,"
+            "SELECT * FROM (SELECT m.id, m.name, m.organization, m.country,"
             " (SELECT max(published_at) FROM feature f WHERE f.member_id = m.id AND f.state = 'published') AS featured,"
             " (SELECT max(proposed_at) FROM feature f WHERE f.member_id = m.id) AS proposed"
             " FROM member m WHERE m.featured_consent = 1 AND m.status = 'active' AND m.name != ''"
@@ -143,7 +146,7 @@ class SqliteProgramme:
             " AND NOT EXISTS (SELECT 1 FROM feature f WHERE f.member_id = m.id"
             "                 AND f.state IN ('proposed', 'asked', 'review', 'approving'))"
             + (f" AND m.id NOT IN ({','.join('?' * len(left_out))})" if left_out else "") +
-            " ORDER BY featured IS NOT NULL, featured, proposed IS NOT NULL, proposed, m.id LIMIT ?",
+            ") AS candidate ORDER BY featured IS NOT NULL, featured, proposed IS NOT NULL, proposed, id LIMIT ?",
             (*left_out, limit))
         return [Candidate(row["id"], row["name"], row["organization"], row["country"], row["featured"])
                 for row in rows]

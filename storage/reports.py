@@ -108,7 +108,7 @@ class SqliteReportFigures:
     async def _questions(self, span: dict) -> QuestionFigures:
         asked = await self.database.fetch_one(
             "SELECT count(*) AS asked, count(approved_at) AS approved,"
-            " coalesce(sum(state = 'rejected'), 0) AS rejected"
+            " count(*) FILTER (WHERE state = 'rejected') AS rejected"
             " FROM discussion WHERE created_at >= :start AND created_at < :end", span)
         assert asked is not None
         shared = await self.database.fetch_all(
@@ -132,12 +132,13 @@ class SqliteReportFigures:
     # --- searches -----------------------------------------------------------------------------
 
     async def _searches(self, span: dict, top: int) -> SearchFigures:
-        # The search log comes with its own migration; before it, nothing is known.
-        if await self.database.fetch_one(
+        # The search log comes with its own migration; before it, nothing is known. (PostgreSQL's
+        # schema begins with it.)
+        if self.database.dialect == "sqlite" and await self.database.fetch_one(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_log'") is None:
             return SearchFigures(recorded=False, searches=0, found_nothing=0, unanswered=())
         counts = await self.database.fetch_one(
-            "SELECT count(*) AS searches, coalesce(sum(results = 0), 0) AS found_nothing FROM search_log"
+            "SELECT count(*) AS searches, count(*) FILTER (WHERE results = 0) AS found_nothing FROM search_log"
             " WHERE at >= :start AND at < :end", span)
         assert counts is not None
         rows = await self.database.fetch_all(

@@ -15,6 +15,7 @@ from bot.app import App
 from bot.config import CommunitySettings, FacilitatorSettings, Settings
 from tests.fakes.mail import MailPerson, MailSink, ReceivedMail
 from tests.fakes.telegram_api import FakeTelegram
+from tests.storage_backend import storage_url
 
 NETWORK = "network@cpn.test"
 FATOU = "fatou@cpn.test"  # the facilitator
@@ -48,6 +49,7 @@ def network_settings(tmp_path: Path, sink: MailSink, telegram: FakeTelegram | No
     return Settings(
         community=CommunitySettings(name="Test Network", languages=("en", "fr")),
         storage_path=tmp_path / "email.db",
+        storage_url=storage_url(tmp_path / "email.db"),
         facilitators=FacilitatorSettings(by_platform=facilitators),
         platforms=platforms,
     )

@@ -9,6 +9,7 @@ import asyncio
 import itertools
 from dataclasses import dataclass, field, replace
 
+from adapters.received import well_formed_all
 from bot.ports import (
     Acknowledgement, Address, ButtonPress, Capabilities, DeliveryResult, Envelope, FormSubmitted, IncomingCommand,
     IncomingText, Inbox, Message, Notice, Outgoing, OutsideWindow, Prompt, Sender, Sent, Span, Undeliverable,
@@ -133,7 +134,8 @@ class Person:
     async def _send(self, event) -> Acknowledgement:  # type: ignore[no-untyped-def]
         assert self.platform.inbox is not None, "the app is not running"
         self.platform.outside_window.discard(self.user_id)
-        return await self.platform.inbox.handle(event)
+        # As every adapter hands it over (adapters/received.py).
+        return await self.platform.inbox.handle(well_formed_all(event))
 
     def _sender(self) -> Sender:
         return Sender(self.address, self.name, locale=self.locale)

@@ -10,6 +10,7 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import CommunitySettings, FacilitatorSettings, Settings
 from tests.memory_platform import MemoryPlatform, Person
+from tests.storage_backend import storage_url
 
 FACILITATORS = ("f1", "f2")
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,7 @@ def settings_for(tmp_path: Path, languages: tuple[str, ...] = ("en", "fr"), **co
         community=CommunitySettings(name="Test Network", languages=languages, default_language="en",
                                     **community),  # type: ignore[arg-type]
         storage_path=tmp_path / "network.db",
+        storage_url=storage_url(tmp_path / "network.db"),
         facilitators=FacilitatorSettings(by_platform={"memory": frozenset(FACILITATORS)}),
     )
 

@@ -13,6 +13,7 @@ from bot.config import CommunitySettings, FacilitatorSettings, Settings
 from bot.domain.members import Identity, Member, Role
 from tests.fakes.slack_api import FakeSlack, SlackUser
 from tests.telegram_network import free_port
+from tests.storage_backend import storage_url
 
 FACILITATOR = "UFATOU001"
 
@@ -31,6 +32,7 @@ def slack_settings(tmp_path: Path, api: FakeSlack, channel: str = "", socket_mod
     return Settings(
         community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
         storage_path=tmp_path / "slack.db",
+        storage_url=storage_url(tmp_path / "slack.db"),
         facilitators=FacilitatorSettings(by_platform=facilitators or {"slack": frozenset({FACILITATOR})}),
         platforms={"slack": slack_settings_for(api, channel, socket_mode), **platforms},
     )

@@ -9,6 +9,7 @@ from adapters.telegram import TelegramSettings
 from bot.app import App
 from bot.config import CommunitySettings, DeliveryConfig, FacilitatorSettings, Settings
 from tests.fakes.telegram_api import FakeTelegram, TelegramUser
+from tests.storage_backend import storage_url
 
 FACILITATOR_ID = 500
 
@@ -30,6 +31,7 @@ def telegram_settings(tmp_path: Path, api: FakeTelegram, mode: str = "polling", 
         delivery=delivery,
         community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
         storage_path=tmp_path / "telegram.db",
+        storage_url=storage_url(tmp_path / "telegram.db"),
         facilitators=FacilitatorSettings(by_platform={"telegram": frozenset({str(FACILITATOR_ID)})}),
         platforms={"telegram": TelegramSettings(
             token=api.token, base_url=api.base_url, mode=mode,

@@ -21,6 +21,9 @@ from tests.test_make_demo import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Backups copy the SQLite file (a PostgreSQL server is backed up with its own tools: pg_dump).
+pytestmark = pytest.mark.sqlite_only
+
 
 def facilitator(*arguments: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *arguments], capture_output=True, text=True, timeout=60,

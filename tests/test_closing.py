@@ -1,20 +1,19 @@
 """After the broadcast: deadlines close discussions exactly once (by time, by button, across
 a restart), the draft consolidated reply is published once, and it becomes searchable."""
 
-import sqlite3
 
 import pytest
 
 from tests.clock import ManualClock
 from tests.network import Network, close_now, settings_for
 from tests.test_flow import ask
+from tests.storage_backend import rows as backend_rows
 
 DAY = 86400.0
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 async def open_discussion(network: Network, question: str = "How do cash transfers reach children in remote areas?"):

@@ -5,7 +5,6 @@ next proposal, `feature_every` later, goes to someone else, neither lost nor rep
 a restart; /forget takes the member's answers and name away."""
 
 import json
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -14,13 +13,13 @@ import pytest
 from bot.config import LimitSettings, ProgrammeSettings
 from tests.clock import ManualClock
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 DAY = 86400.0
 
 
 def rows(network, sql):
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 def number_of(network, user_id):

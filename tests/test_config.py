@@ -47,6 +47,33 @@ def test_a_valid_file_gives_typed_settings(tmp_path):
     assert not settings.facilitators.lists("telegram", "333")
 
 
+def test_a_postgresql_server_is_named_by_its_url_with_the_password_from_the_environment(tmp_path):
+    url = "postgresql://bot:s3cret@db.example.org/community"
+    text = VALID.replace('path = "x.db"', 'url = "env:DATABASE_URL"')
+    settings = load_settings(write(tmp_path, text), environ={"TG_TOKEN": "1:x", "DATABASE_URL": url})
+    assert settings.storage_url == url
+
+
+def test_check_config_names_the_postgresql_server_without_its_password(tmp_path):
+    text = VALID.replace('path = "x.db"', 'url = "env:DATABASE_URL"')
+    result = run_cli("check-config", "--config", str(write(tmp_path, text)),
+                     env={"TG_TOKEN": "1:x", "DATABASE_URL": "postgresql://bot:s3cret@db.example.org/community"})
+    assert result.returncode == 0, result.stderr
+    assert "storage: postgresql://bot:***@db.example.org/community" in result.stdout
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["backup", "--out", "copy.db"], ["restore", "copy.db"]])
+def test_backup_and_restore_point_to_the_servers_tools_when_the_community_is_on_postgresql(tmp_path, command):
+    text = VALID.replace('path = "x.db"', 'url = "env:DATABASE_URL"')
+    result = run_cli(*command, "--config", str(write(tmp_path, text)),
+                     env={"TG_TOKEN": "1:x", "DATABASE_URL": "postgresql://bot:s3cret@db.example.org/community"})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pg_dump" in lines[0] and "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
+
+
 def test_the_example_configuration_is_valid():
     settings = load_settings(ROOT / "config.example.toml", environ={"TELEGRAM_BOT_TOKEN": "1:x"})
     assert settings.community.reply_window == 21 * 86400
@@ -59,6 +86,9 @@ def test_the_example_configuration_is_valid():
     (lambda s: s.replace('name = "Test Network"', 'name = ""'), "community.name", "must not be empty"),
     (lambda s: s.replace('name = "Test Network"', ''), "community.name", "missing"),
     (lambda s: s.replace('[storage]\npath = "x.db"', ''), "storage", "missing section"),
+    (lambda s: s.replace('path = "x.db"', ''), "storage.path", "missing"),
+    (lambda s: s.replace('path = "x.db"', 'url = "mysql://bot@db/community"'), "storage.url", "postgresql://"),
+    (lambda s: s.replace('path = "x.db"', 'url = "env:NO_DATABASE_URL"'), "storage.url", "NO_DATABASE_URL is not set"),
     (lambda s: s + '\nmode = "push"\n', "telegram.mode", "neither"),
     (lambda s: s + '\nmode = "webhook"\n', "telegram.webhook_url", "missing"),
     (lambda s: s.replace('languages = ["en", "fr"]', 'languages = ["english"]'), "community.languages", "not a language code"),

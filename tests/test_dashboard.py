@@ -4,18 +4,17 @@ the pages following changes live."""
 
 import asyncio
 import re
-import sqlite3
 import time
 
 import aiohttp
 import pytest
 
 from tests.webchat_network import Visitor, start_demo
+from tests.storage_backend import rows as backend_rows
 
 
 def rows(app, sql):
-    with sqlite3.connect(app.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(app.settings.storage_path, sql)
 
 
 @pytest.fixture
@@ -271,6 +270,9 @@ async def test_a_published_reply_is_shared_again_from_the_archive(demo):
         await desk.press(share)
         await wait_for(lambda: rows(demo, f"SELECT action FROM audit WHERE discussion_id = {number}")[-1:]
                        == [("reshare",)])
+        # The plan is kept with the audit row; its rows are written once the waker has been
+        # woken, a moment later (on PostgreSQL a reader does not wait for that).
+        await wait_for(lambda: rows(demo, "SELECT count(*) FROM outbox WHERE purpose = 'consolidated'")[0][0] > before)
         await demo.waker.idle()
         members = rows(demo, "SELECT count(*) FROM member WHERE status = 'active' AND delivery = 'instant'")[0][0]
         shared = rows(demo, "SELECT count(*) FROM outbox WHERE purpose = 'consolidated'")[0][0] - before

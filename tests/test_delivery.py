@@ -2,7 +2,6 @@
 edits and stopping, with a scriptable in-memory platform."""
 
 import asyncio
-import sqlite3
 import time
 
 import pytest
@@ -13,9 +12,10 @@ from bot.ports import (
 )
 from bot.services.delivery import Delivery
 from bot.services.pacing import Pacer
-from storage.database import Database
 from storage.members import SqliteMemberStore
+from storage.opening import open_storage
 from storage.outbox import SqliteOutbox
+from tests.storage_backend import rows, storage_url
 
 
 class ScriptedPlatform:
@@ -54,7 +54,7 @@ class ScriptedPlatform:
 
 @pytest.fixture
 async def database(tmp_path):
-    database = await Database.open(tmp_path / "outbox.db")
+    database = await open_storage(tmp_path / "outbox.db", storage_url(tmp_path / "outbox.db"))
     yield database
     await database.close()
 
@@ -100,7 +100,7 @@ async def test_an_answer_overtakes_a_long_broadcast(database):
     assert position < 50 + 2 * 8 + 8  # within a couple of claims, not after 2,000 broadcasts
 
 
-async def test_a_timeout_is_retried_with_backoff_until_it_goes(database):
+async def test_a_timeout_is_retried_with_backoff_until_it_goes(database, tmp_path):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
     platform.script["a"] = [RetryLater("timeout"), RetryLater("server error 502")]
     delivery = await run(database, platform)
@@ -109,11 +109,10 @@ async def test_a_timeout_is_retried_with_backoff_until_it_goes(database):
     delivery.wake()
     await until(lambda: platform.sent)
     await delivery.stop()
-    with sqlite3.connect(database.path) as connection:
-        assert connection.execute("SELECT state, attempts FROM outbox").fetchall() == [("sent", 3)]
+    assert rows(tmp_path / "outbox.db", "SELECT state, attempts FROM outbox") == [("sent", 3)]
 
 
-async def test_a_blocked_member_is_marked_unreachable_and_not_retried(database):
+async def test_a_blocked_member_is_marked_unreachable_and_not_retried(database, tmp_path):
     members, outbox, platform = SqliteMemberStore(database), SqliteOutbox(database), ScriptedPlatform()
     from bot.domain.members import Identity, Role
     await members.create(Identity("memory", "blocked", "blocked"), "Bola", Role.MEMBER, 0.0)
@@ -123,9 +122,8 @@ async def test_a_blocked_member_is_marked_unreachable_and_not_retried(database):
     await until(lambda: len(platform.sent) == 1)
     await asyncio.sleep(0.2)
     await delivery.stop()
-    with sqlite3.connect(database.path) as connection:
-        states = connection.execute("SELECT user_id, state FROM outbox ORDER BY id").fetchall()
-        reachable = connection.execute("SELECT reachable, unreachable_why FROM identity").fetchall()
+    states = rows(tmp_path / "outbox.db", "SELECT user_id, state FROM outbox ORDER BY id")
+    reachable = rows(tmp_path / "outbox.db", "SELECT reachable, unreachable_why FROM identity")
     assert states == [("blocked", "failed"), ("blocked", "skipped"), ("ok", "sent")]
     assert reachable == [(0, "Forbidden: bot was blocked by the user")]
 
@@ -171,7 +169,7 @@ async def test_an_edit_replaced_while_it_is_sent_follows_as_a_new_edit(database)
     assert follow.envelope.message.spans[0].text == "card v3"
 
 
-async def test_a_bug_in_an_adapter_is_retried_not_fatal(database):
+async def test_a_bug_in_an_adapter_is_retried_not_fatal(database, tmp_path):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
     platform.script["a"] = [RuntimeError("adapter bug")]
     delivery = await run(database, platform)
@@ -181,12 +179,11 @@ async def test_a_bug_in_an_adapter_is_retried_not_fatal(database):
     await until(lambda: len(platform.sent) == 2)
     await delivery.stop()
     assert sorted(user for user, _, _ in platform.sent) == ["a", "b"]
-    with sqlite3.connect(database.path) as connection:
-        assert connection.execute("SELECT user_id, state, attempts FROM outbox ORDER BY user_id").fetchall() == [
-            ("a", "sent", 2), ("b", "sent", 1)]
+    assert rows(tmp_path / "outbox.db", "SELECT user_id, state, attempts FROM outbox ORDER BY user_id") == [
+        ("a", "sent", 2), ("b", "sent", 1)]
 
 
-async def test_outside_the_service_window_a_message_waits_until_the_person_writes(database):
+async def test_outside_the_service_window_a_message_waits_until_the_person_writes(database, tmp_path):
     outbox, platform = SqliteOutbox(database), ScriptedPlatform()
     platform.script["a"] = [OutsideWindow("131047: more than 24 hours since the last message")]
     await outbox.enqueue([envelope("a", "your answer"), envelope("b", "hello")])
@@ -194,9 +191,7 @@ async def test_outside_the_service_window_a_message_waits_until_the_person_write
     await until(lambda: len(platform.sent) == 1)
     await asyncio.sleep(0.3)
     assert [user for user, _, _ in platform.sent] == ["b"]
-    with sqlite3.connect(database.path) as connection:
-        assert connection.execute("SELECT state, attempts FROM outbox WHERE user_id = 'a'").fetchall() == [
-            ("queued", 0)]
+    assert rows(tmp_path / "outbox.db", "SELECT state, attempts FROM outbox WHERE user_id = 'a'") == [("queued", 0)]
     await delivery.wake_person(Address("memory", "a", "a"))
     await until(lambda: len(platform.sent) == 2)
     await delivery.stop()
@@ -229,6 +224,7 @@ async def test_stop_leaves_unsent_rows_queued_and_the_next_start_sends_them_once
     delivery = await run(database, platform)
     await until(lambda: len(platform.sent) >= 30)
     await delivery.stop()
+    await delivery.give_up_claims()  # as the app does once it has stopped
     first = len(platform.sent)
     assert first < 200
     delivery = await run(database, platform)

@@ -1,7 +1,6 @@
 """Daily and weekly digests: at the member's hour in their time zone, once, with a Reply
 button per new question; a digest missed while the bot was down is sent once at start."""
 
-import sqlite3
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -12,6 +11,7 @@ from bot.services.digests import last_due
 from tests.clock import ManualClock
 from tests.network import Network, settings_for
 from tests.test_flow import ask
+from tests.storage_backend import rows as backend_rows
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 
@@ -37,8 +37,7 @@ async def network(tmp_path):
 
 
 def rows(network, sql):
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 async def test_a_daily_reader_gets_one_digest_with_reply_buttons_instead_of_each_question(network):

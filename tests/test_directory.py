@@ -4,7 +4,6 @@ the other member first, and nothing is shared without their yes; requests are li
 expire; /forget takes a member's directory entry and requests away."""
 
 import json
-import sqlite3
 from dataclasses import replace
 
 import pytest
@@ -15,13 +14,13 @@ from bot.texts.catalog import Texts
 from tests.clock import ManualClock
 from tests.memory_platform import Person
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 DAY = 86400.0
 
 
 def rows(network: Network, sql: str, parameters: tuple = ()) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql, parameters).fetchall()
+    return backend_rows(network.settings.storage_path, sql, parameters)
 
 
 def number_of(network: Network, name: str) -> int:

@@ -10,7 +10,6 @@ import pwd
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,14 @@ from tests.fakes.mail import MailPerson, MailSink, ReceivedMail, delivery_report
 from tests.fakes.telegram_api import FakeTelegram
 from tests.inbox_recorder import RecordingInbox
 from tests.telegram_network import join as join_on_telegram
+from tests.storage_backend import rows as backend_rows, storage_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOVECOT = Path("/usr/sbin/dovecot")
 
 
 def rows(settings: Any, sql: str, *parameters: Any) -> list[tuple]:
-    with sqlite3.connect(settings.storage_path) as connection:
-        return connection.execute(sql, parameters).fetchall()
+    return backend_rows(settings.storage_path, sql, parameters)
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -596,9 +595,7 @@ def config_file(tmp_path: Path, sink: MailSink, smtp_port: int) -> Path:
     path.write_text(f"""
 [community]
 name = "CLI Network"
-[storage]
-path = "{tmp_path / 'cli.db'}"
-[facilitators]
+{storage_toml(tmp_path / 'cli.db')}[facilitators]
 email = ["Fatou@CPN.test"]
 [email]
 enabled = true

@@ -2,7 +2,6 @@
 get a calendar file; reminders a day and an hour before, each in the member's own time zone,
 once, across a restart; a waiting list that moves; attendance and the recording afterwards."""
 
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from tests.clock import ManualClock
 from tests.fakes.telegram_api import FakeTelegram
 from tests.network import Network, settings_for
 from tests.telegram_network import FACILITATOR_ID, join, start_app, telegram_settings
+from tests.storage_backend import rows as backend_rows
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 HOUR, DAY = 3600.0, 86400.0
@@ -25,8 +25,7 @@ START = datetime(2026, 12, 15, 14, 0, tzinfo=NAIROBI).timestamp()
 
 
 def rows(network, sql):
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 def typing_fast(tmp_path):

@@ -11,7 +11,8 @@ from bot.services.archive import ArchivedReply
 from bot.services.export import export
 from bot.texts.catalog import Texts
 from storage.archive import SqliteArchive
-from storage.database import Database
+from storage.opening import open_storage
+from tests.storage_backend import storage_toml, storage_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,17 +59,17 @@ def test_the_export_command_writes_files_from_the_database(tmp_path):
     database_path = tmp_path / "data.db"
 
     async def fill():
-        database = await Database.open(database_path)
-        await database.connection.execute(
-            "INSERT INTO member (id, name, joined_at) VALUES (1, 'Amina', 0)")
-        await database.connection.execute(
-            "INSERT INTO discussion (id, asker_id, text, state, created_at) VALUES (2, 1, 'q', 'published', 0)")
+        database = await open_storage(database_path, storage_url(database_path))
+        async with database.transaction() as connection:
+            await connection.execute("INSERT INTO member (id, name, joined_at) VALUES (1, 'Amina', 0)")
+            await connection.execute(
+                "INSERT INTO discussion (id, asker_id, text, state, created_at) VALUES (2, 1, 'q', 'published', 0)")
         await SqliteArchive(database).add(REPLIES[0])
         await database.close()
 
     asyncio.run(fill())
     config = tmp_path / "config.toml"
-    config.write_text(f'[community]\nname = "Net"\n[storage]\npath = "{database_path}"\n'
+    config.write_text(f'[community]\nname = "Net"\n{storage_toml(database_path)}'
                       '[webchat]\nsecret = "0123456789abcdef"\n', encoding="utf-8")
     out = tmp_path / "site"
     result = subprocess.run([sys.executable, "-m", "bot.cli", "export", "--config", str(config),

@@ -3,7 +3,6 @@ chat holds cards and drafts rather than copies of what they approved, buttons th
 nothing more go, destructive actions ask first, editing starts from the text as it stands,
 search results open with a button, and key points credit their authors once."""
 
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -16,14 +15,14 @@ from tests.clock import ManualClock
 from tests.memory_platform import CAPABILITIES, MemoryPlatform, without
 from tests.network import Network, close_now, settings_for
 from tests.test_flow import ask
+from tests.storage_backend import rows as backend_rows
 
 DAY = 86400.0
 CASH = "How do cash transfers reach children in remote areas?"
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture
@@ -221,6 +220,7 @@ async def test_a_late_press_on_a_stale_card_gets_one_short_answer(network):
     approve = button(guy_card, "Approve").token
     await fatou.presses("Approve", on=await fatou.receives("waiting for approval"))
     await guy.sees(lambda m: m is guy_card and "approved by Fatou" in m.text)
+    await guy.receives("Question #1 from Amina")  # the broadcast, which comes in its own time
     before = len(guy.messages)
     late = await guy.press_token(approve, guy_card.message_id)
     assert late.refused and late.notice == "Fatou already approved this question."

@@ -7,9 +7,11 @@ import errno
 import logging
 import sqlite3
 
+import asyncpg
 import pytest
 
 from tests.network import Network, settings_for
+from tests.storage_backend import ON_POSTGRES, rows as backend_rows
 
 
 class FullDiskOnce:
@@ -30,8 +32,7 @@ class FullDiskOnce:
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture
@@ -41,10 +42,19 @@ async def network(tmp_path):
     await network.stop()
 
 
+# What the database says when its disk is full, and about something else.
+if ON_POSTGRES:
+    DATABASE_FULL: Exception = asyncpg.DiskFullError('could not extend file "base/16384/16390": No space left on device')
+    OTHER_STORAGE_ERROR: Exception = asyncpg.UndefinedTableError('relation "inbound" does not exist')
+else:
+    DATABASE_FULL = sqlite3.OperationalError("database or disk is full")
+    OTHER_STORAGE_ERROR = sqlite3.OperationalError("no such table")
+
+
 @pytest.mark.parametrize("error", [
-    sqlite3.OperationalError("database or disk is full"),
+    DATABASE_FULL,
     OSError(errno.ENOSPC, "No space left on device"),
-], ids=["sqlite-full", "enospc"])
+], ids=["database-full", "enospc"])
 async def test_a_message_that_cannot_be_kept_is_refused_and_what_was_kept_is_still_handled(network, caplog, error):
     amina = await network.member("a1", "Amina")
     intake = network.app.intake
@@ -80,6 +90,6 @@ async def test_a_message_that_cannot_be_kept_is_refused_and_what_was_kept_is_sti
 
 async def test_another_storage_error_is_not_mistaken_for_a_full_disk(network):
     amina = await network.member("a1", "Amina")
-    network.app.intake.inbound = FullDiskOnce(network.app.intake.inbound, sqlite3.OperationalError("no such table"))
-    with pytest.raises(sqlite3.OperationalError):
+    network.app.intake.inbound = FullDiskOnce(network.app.intake.inbound, OTHER_STORAGE_ERROR)
+    with pytest.raises(type(OTHER_STORAGE_ERROR)):
         await amina.says("/whoami")

@@ -1,9 +1,10 @@
 """Start-up faults a person can cause: a storage folder that cannot be created or written, a
 storage path that is a folder, a file that is not a database, a full disk, a second bot on
-the same database. Each ends within seconds with one line naming the path and the problem,
-exit code 2, no traceback and no hang. Also: the database and the demo's config (it holds a
-secret) are readable by their owner only, and a demo whose first seeding stopped part-way
-seeds again."""
+the same database, a PostgreSQL server that cannot be reached or refuses the password. Each
+ends within seconds with one line naming the path (or the server, without its password) and
+the problem, exit code 2, no traceback and no hang. Also: the database and the demo's config
+(it holds a secret) are readable by their owner only, and a demo whose first seeding stopped
+part-way seeds again."""
 
 import asyncio
 import errno
@@ -15,12 +16,14 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.app import App, load_settings
 from bot.demo_setup import prepare_demo
 from storage.database import Database
 from tests.read_only import read_only_folder
+from tests.storage_backend import rows
 from tests.test_make_demo import free_port
 from tests.webchat_network import webchat_settings
 
@@ -77,6 +80,7 @@ def start_and_time(config: Path) -> tuple[subprocess.CompletedProcess, float]:
 # --- run ------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_storage_path_that_is_a_folder_stops_the_start_with_one_line(tmp_path):
     storage = tmp_path / "data"
     storage.mkdir()
@@ -85,6 +89,7 @@ def test_a_storage_path_that_is_a_folder_stops_the_start_with_one_line(tmp_path)
     assert seconds < 10
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_database_stops_the_start_with_one_line(tmp_path):
     storage = tmp_path / "bot.db"
     storage.write_text("These are someone's notes, not a database. " * 20, encoding="utf-8")
@@ -94,6 +99,7 @@ def test_a_file_that_is_not_a_database_stops_the_start_with_one_line(tmp_path):
     assert storage.read_text(encoding="utf-8").startswith("These are someone's notes")
 
 
+@pytest.mark.sqlite_only
 def test_a_storage_folder_that_cannot_be_created_stops_the_start_with_one_line(tmp_path):
     (tmp_path / "blocker").write_text("a file where the folder should be", encoding="utf-8")
     storage = tmp_path / "blocker" / "data" / "bot.db"
@@ -102,6 +108,7 @@ def test_a_storage_folder_that_cannot_be_created_stops_the_start_with_one_line(t
     assert seconds < 10
 
 
+@pytest.mark.sqlite_only
 def test_a_storage_folder_that_cannot_be_written_stops_the_start_with_one_line(tmp_path):
     with read_only_folder(tmp_path / "readonly") as folder:
         result, _ = start_and_time(write_config(tmp_path, folder / "bot.db"))
@@ -114,6 +121,7 @@ def a_database_nobody_may_change(folder: Path) -> None:
     storage.chmod(0o000)  # for anyone but root; root finds its folder read-only
 
 
+@pytest.mark.sqlite_only
 def test_a_database_file_that_cannot_be_read_and_written_stops_the_start_with_one_line(tmp_path):
     with read_only_folder(tmp_path / "readonly", prepare=a_database_nobody_may_change) as folder:
         result, _ = start_and_time(write_config(tmp_path, folder / "bot.db"))
@@ -135,6 +143,7 @@ def tiny_disk(tmp_path):
         subprocess.run(["umount", str(mount_point)], check=True)
 
 
+@pytest.mark.sqlite_only
 def test_a_full_disk_stops_the_start_with_one_line(tmp_path, tiny_disk):
     storage = tiny_disk / "bot.db"
     # WARNING: the migrations' progress lines, logged before the disk fills, are not errors.
@@ -156,6 +165,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("error", [
     'sqlite3.OperationalError("database or disk is full")',
     'OSError(errno.ENOSPC, "No space left on device")',
@@ -170,6 +180,7 @@ def test_a_full_disk_as_sqlite_or_the_system_says_it_stops_the_start_with_one_li
     assert time.monotonic() - began < 10
 
 
+@pytest.mark.sqlite_only
 def test_a_second_bot_on_the_same_database_stops_with_one_line(tmp_path):
     storage = tmp_path / "bot.db"
     config = write_config(tmp_path, storage)
@@ -188,6 +199,74 @@ def test_a_second_bot_on_the_same_database_stops_with_one_line(tmp_path):
         first.terminate()
         first.wait(timeout=15)
     assert first.returncode == 0
+
+
+# --- a PostgreSQL server that cannot be used -----------------------------------------------
+
+PASSWORD = "s3cret-not-for-logs"
+
+
+def write_server_config(tmp_path: Path, url: str) -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.replace('path = "{path}"', f'url = "{url}"').format(port=free_port(), level="INFO"),
+                      encoding="utf-8")
+    return config
+
+
+def assert_password_kept_out(result: subprocess.CompletedProcess) -> None:
+    assert PASSWORD not in result.stderr and PASSWORD not in result.stdout
+
+
+def test_an_unreachable_postgresql_server_stops_the_start_with_one_line(tmp_path):
+    url = f"postgresql://facilitator:{PASSWORD}@127.0.0.1:{free_port()}/community"  # nobody listens there
+    result, seconds = start_and_time(write_server_config(tmp_path, url))
+    assert_one_line(result, "facilitator:***@127.0.0.1", "/community", "Connect call failed")
+    assert_password_kept_out(result)
+    assert seconds < 10
+
+
+@pytest.fixture
+def role_with_a_password(storage_server):  # type: ignore[no-untyped-def]
+    """A role of the test server that must give its password (the server trusts the others)."""
+    assert storage_server is not None, "runs in the PostgreSQL run only (postgresql_only)"
+    rules = storage_server.folder / "data" / "pg_hba.conf"
+    trusting = rules.read_text(encoding="utf-8")
+
+    async def reload(sql: str) -> None:
+        connection = await asyncpg.connect(storage_server.url())
+        try:
+            await connection.execute(sql)
+            await connection.execute("SELECT pg_reload_conf()")
+        finally:
+            await connection.close()
+
+    async def password_asked() -> bool:
+        try:
+            await (await asyncpg.connect(url.format(password="a-wrong-one"))).close()
+        except asyncpg.InvalidPasswordError:
+            return True
+        return False
+
+    url = f"postgresql://careful:{{password}}@127.0.0.1:{storage_server.port}/postgres"
+    rules.write_text("host all careful 127.0.0.1/32 scram-sha-256\n" + trusting, encoding="utf-8")
+    asyncio.run(reload("DROP ROLE IF EXISTS careful; CREATE ROLE careful LOGIN PASSWORD 'the-right-one'"))
+    try:
+        for _ in range(50):  # the server reads its rules again in the background
+            if asyncio.run(password_asked()):
+                break
+            time.sleep(0.1)
+        yield url
+    finally:
+        rules.write_text(trusting, encoding="utf-8")
+        asyncio.run(reload("DROP ROLE IF EXISTS careful"))
+
+
+@pytest.mark.postgresql_only
+def test_a_wrong_postgresql_password_stops_the_start_with_one_line(tmp_path, role_with_a_password):
+    result, seconds = start_and_time(write_server_config(tmp_path, role_with_a_password.format(password=PASSWORD)))
+    assert_one_line(result, "careful:***@127.0.0.1", "password authentication failed")
+    assert_password_kept_out(result)
+    assert seconds < 10
 
 
 # --- demo -----------------------------------------------------------------------------------
@@ -214,6 +293,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only
 async def test_the_database_and_its_wal_and_shm_are_readable_by_the_owner_only(tmp_path):
     storage = tmp_path / "data" / "bot.db"
     old_mask = os.umask(0o022)  # the usual mask: files 0644 unless made otherwise
@@ -244,6 +324,12 @@ def test_the_demo_config_holding_a_secret_is_readable_by_the_owner_only(tmp_path
 
 
 def count(storage: Path, sql: str) -> int:
+    [(number,)] = rows(storage, sql)
+    return number
+
+
+def count_in_demo(storage: Path, sql: str) -> int:
+    """The demo keeps its community in a SQLite file, whatever the tests run on."""
     with sqlite3.connect(storage) as connection:
         return connection.execute(sql).fetchone()[0]
 
@@ -282,7 +368,7 @@ def test_the_demo_seeds_a_database_left_empty_by_a_first_run_stopped_part_way(tm
         await (await Database.open(storage)).close()
 
     asyncio.run(migrated())
-    assert count(storage, "SELECT count(*) FROM member") == 0
+    assert count_in_demo(storage, "SELECT count(*) FROM member") == 0
 
     process = subprocess.Popen([sys.executable, "-m", "bot", "demo", "--dir", str(demo), "--port", str(port)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -295,4 +381,4 @@ def test_the_demo_seeds_a_database_left_empty_by_a_first_run_stopped_part_way(tm
     finally:
         process.terminate()
         process.wait(timeout=15)
-    assert count(storage, "SELECT count(*) FROM member") == 15
+    assert count_in_demo(storage, "SELECT count(*) FROM member") == 15

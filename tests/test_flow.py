@@ -1,11 +1,11 @@
 """The whole flow of a question through the core, on the in-memory platform and a real
 SQLite file: joining, asking, moderation, broadcast, replies, and restarts in between."""
 
-import sqlite3
 
 import pytest
 
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 
 @pytest.fixture
@@ -16,8 +16,7 @@ async def network(tmp_path):
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 # --- joining ------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 imported; the same file twice changes nothing; imported members receive broadcasts at once."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bot.services.importing import read_rows
+from tests.storage_backend import rows, storage_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ Bad Phone,X,Y,,en,whatsapp,call me
 def run_import(tmp_path: Path, csv_text: str) -> subprocess.CompletedProcess:
     (tmp_path / "members.csv").write_text(csv_text, encoding="utf-8")
     config = tmp_path / "config.toml"
-    config.write_text(f'[community]\nname = "Net"\n[storage]\npath = "{tmp_path / "net.db"}"\n'
+    config.write_text(f'[community]\nname = "Net"\n{storage_toml(tmp_path / "net.db")}'
                       '[webchat]\nsecret = "0123456789abcdef"\n', encoding="utf-8")
     return subprocess.run([sys.executable, "-m", "bot.cli", "members", "import", str(tmp_path / "members.csv"),
                            "--config", str(config)], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ),
@@ -39,10 +39,8 @@ def test_rows_with_errors_are_reported_by_line_and_the_rest_imported(tmp_path):
     assert "line 5: skipped: platform must be one of" in result.stdout
     assert "line 7: skipped: platform_id must be a phone number" in result.stdout
     assert result.stdout.strip().endswith("imported 3, updated 0, unchanged 0, skipped 3")
-    with sqlite3.connect(tmp_path / "net.db") as connection:
-        members = connection.execute(
-            "SELECT m.name, m.topics, m.status, i.platform, i.user_id, i.chat_id FROM member m"
-            " JOIN identity i ON i.member_id = m.id ORDER BY m.id").fetchall()
+    members = rows(tmp_path / "net.db", "SELECT m.name, m.topics, m.status, i.platform, i.user_id, i.chat_id"
+                   " FROM member m JOIN identity i ON i.member_id = m.id ORDER BY m.id")
     assert members == [
         ("Amina Yusuf", "cash transfers;nutrition", "active", "telegram", "501", "501"),
         ("Kwame Mensah", "social protection", "active", "telegram", "502", "502"),

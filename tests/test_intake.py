@@ -4,17 +4,16 @@ platform delivers twice is handled once, a flood is refused at the door, and a b
 case is apologised for without a retry loop."""
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from bot.ports import IncomingText, Sender
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture

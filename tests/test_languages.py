@@ -4,7 +4,6 @@ to everyone when nobody takes them up); facilitators' translations reach the mem
 them, with the original below."""
 
 import asyncio
-import sqlite3
 
 import aiohttp
 import pytest
@@ -13,6 +12,7 @@ from babel.messages.pofile import read_po
 from bot.texts.catalog import FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE
 from tests.clock import ManualClock
 from tests.network import ROOT, Network, close_now, settings_for
+from tests.storage_backend import rows as backend_rows
 
 LANGUAGES = ("en", "fr", "es", "pt", "ar")
 HOUR = 3600.0
@@ -30,8 +30,7 @@ def untranslated(texts: list[str]) -> list[str]:
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -63,6 +65,9 @@ def run_demo(directory: Path, port: int) -> str:
             process.wait()
 
 
+# `make demo` needs no server: its community is a SQLite file whatever the tests' backend, which
+# the test reads as such. The PostgreSQL run would only repeat it.
+@pytest.mark.sqlite_only
 def test_make_demo_prints_the_address_stops_on_sigterm_and_keeps_its_data(tmp_path):
     port = free_port()
     page = run_demo(tmp_path / "demo", port)

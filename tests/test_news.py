@@ -4,7 +4,6 @@ or the digest of those who chose one; a facilitator's brief can be meant for one
 alert reaches a digest reader at once, marked as urgent."""
 
 import json
-import sqlite3
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -14,6 +13,7 @@ import pytest
 from bot.config import LimitSettings
 from tests.clock import ManualClock
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 TEXT = "Three days in Nairobi on budgeting for child benefits, for programme staff. Places are free."
@@ -29,8 +29,7 @@ async def network(tmp_path):
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 async def share(person, title: str = "Workshop on child benefits", link: str = "https://example.org/w"):

@@ -2,7 +2,6 @@
 writes an introduction, sends it to every member in one tap; it is exported as an HTML page
 with the archive, every member's word escaped."""
 
-import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -13,6 +12,7 @@ from bot.config import LimitSettings
 from bot.services.archive import ArchivedReply
 from tests.clock import ManualClock
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 
 def at(day: int, month: int = 11) -> float:
@@ -20,8 +20,7 @@ def at(day: int, month: int = 11) -> float:
 
 
 def rows(network, sql):
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ prefilled; outside a service window a broadcast goes as a template and the rest 
 the person; short buttons and short interactive texts are respected."""
 
 import asyncio
-import sqlite3
 
 import pytest
 
@@ -12,6 +11,7 @@ from bot.ports import Button, Capabilities, Card, Field, Message, Purpose, Span,
 from bot.services.fitting import fit
 from tests.memory_platform import CAPABILITIES, MemoryPlatform, without
 from tests.network import Network, close_now, settings_for
+from tests.storage_backend import rows as backend_rows
 from tests.test_flow import ask
 
 WHATSAPP_LIKE = Capabilities(max_text=4096, max_buttons=10, max_button_label=20, can_edit=False, can_reply_to=True,
@@ -19,8 +19,7 @@ WHATSAPP_LIKE = Capabilities(max_text=4096, max_buttons=10, max_button_label=20,
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 async def start(tmp_path, **capabilities: object) -> Network:

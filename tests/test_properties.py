@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import itertools
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +46,7 @@ from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.whatsapp_api import FakeWhatsApp
 from tests.slack_network import FACILITATOR, slack_settings
 from tests.slack_network import start_app as start_slack
+from tests.storage_backend import rows
 from tests.telegram_network import start_app, telegram_settings
 from tests.webchat_network import start_demo as start_webchat
 from tests.whatsapp_network import network_settings as whatsapp_network_settings
@@ -128,13 +128,10 @@ def assert_whole(path: Path) -> None:
     """Every kept event reads back as what it was kept as, was handled without failing, and
     (unless it came from a group) its sender is a member with an identity; every member has
     an identity and every identity a member."""
-    with sqlite3.connect(path) as connection:
-        kept = connection.execute("SELECT id, kind, body, event, handled_at, outcome FROM inbound").fetchall()
-        identities = set(connection.execute("SELECT platform, user_id FROM identity").fetchall())
-        orphans = connection.execute(
-            "SELECT count(*) FROM identity WHERE member_id NOT IN (SELECT id FROM member)").fetchone()[0]
-        unnamed = connection.execute(
-            "SELECT count(*) FROM member WHERE id NOT IN (SELECT member_id FROM identity)").fetchone()[0]
+    kept = rows(path, "SELECT id, kind, body, event, handled_at, outcome FROM inbound")
+    identities = set(rows(path, "SELECT platform, user_id FROM identity"))
+    [(orphans,)] = rows(path, "SELECT count(*) FROM identity WHERE member_id NOT IN (SELECT id FROM member)")
+    [(unnamed,)] = rows(path, "SELECT count(*) FROM member WHERE id NOT IN (SELECT member_id FROM identity)")
     assert orphans == 0 and unnamed == 0, "a member without an identity, or an identity without a member"
     for row, kind, body, text, handled_at, outcome in kept:
         assert text is not None, f"inbound row {row} has no event"

@@ -6,7 +6,6 @@ and leaving across months, questions approved and rejected, replies at known tim
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -19,10 +18,11 @@ from bot.domain.refusal import Refusal
 from bot.services.charts import Bar, countries_chart, growth_chart
 from bot.services.reports import Month, Share, make_report
 from bot.texts.catalog import Texts
-from storage.database import Database
+from storage.opening import open_storage
 from storage.reports import SqliteReportFigures
 from tests.clock import ManualClock
 from tests.network import Network, settings_for
+from tests.storage_backend import execute, rows, storage_toml, storage_url
 
 ROOT = Path(__file__).resolve().parent.parent
 HOUR, DAY = 3600.0, 86400.0
@@ -97,60 +97,72 @@ ANSWERS = [
 
 async def seeded(path: Path) -> bool:
     """The database above, migrated by the real code; True when the search log exists."""
-    database = await Database.open(path)
-    await database.close()
-    with sqlite3.connect(path) as connection:
-        for number, name, country, language, role, joined, left, identities in MEMBERS:
-            connection.execute(
-                "INSERT INTO member (id, name, country, language, role, status, joined_at, left_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (number, name, country, language, role, "left" if left else "active", joined, left))
-            for platform, user_id in identities:
-                connection.execute("INSERT INTO identity (platform, user_id, chat_id, member_id) VALUES (?, ?, ?, ?)",
-                                   (platform, user_id, user_id, number))
-        for number, asker, created, approved, state, replies, published in DISCUSSIONS:
-            connection.execute(
-                "INSERT INTO discussion (id, asker_id, text, state, created_at, approved_at, published_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (number, asker, f"Question {number}?", state, created, approved,
-                                                  published))
-            for member, when in replies:
-                connection.execute("INSERT INTO reply (discussion_id, member_id, text, created_at) VALUES (?, ?, ?, ?)",
-                                   (number, member, "A reply.", when))
-            if published is not None:
-                connection.execute(
-                    "INSERT INTO consolidated_reply (discussion_id, title, question, summary, contributions,"
-                    " published_at) VALUES (?, ?, ?, '', '', ?)", (number, f"Title {number}", "Q", published))
-        for platform, user_id, kind, when in INBOUND:
-            connection.execute("INSERT INTO inbound (platform, user_id, kind, body, received_at) VALUES (?, ?, ?, '', ?)",
-                               (platform, user_id, kind, when))
-        for event, starts, registrations in EVENTS:
-            connection.execute("INSERT INTO event (id, title, starts_at, time_zone, duration, language, created_at)"
-                               " VALUES (?, ?, ?, 'UTC', 3600, 'en', ?)", (event, f"Webinar {event}", starts,
-                                                                         starts - 7 * DAY))
-            connection.executemany(
-                "INSERT INTO registration (event_id, member_id, state, since, attended) VALUES (?, ?, ?, ?, ?)",
-                [(event, member, state, starts - DAY, attended) for member, state, attended in registrations])
-        connection.execute("INSERT INTO survey (id, title, state, created_at) VALUES (1, 'Webinars', 'open', ?)",
-                           (at(10, 1),))
-        connection.executemany("INSERT INTO survey_question (survey_id, position, kind, text) VALUES (1, ?, ?, ?)",
-                               [(n, "likert", f"Statement {n}") for n in range(1, 8)] + [(9, "text", "Ideas?")])
-        for position, (respondent, value, when) in enumerate(ANSWERS, start=1):
-            connection.execute(
-                "INSERT INTO survey_answer (survey_id, position, respondent, value, text, answered_at)"
-                " VALUES (1, ?, ?, ?, ?, ?)",
-                (9 if value is None else position, respondent, value, "More cases" if value is None else None, when))
-        logged = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_log'").fetchone() is not None
-        if logged:
-            connection.executemany("INSERT INTO search_log (at, words, results) VALUES (?, ?, ?)",
-                                   [(when, words, results) for words, results, when in SEARCHES])
+    database = await open_storage(path, storage_url(path))
+    try:
+        async with database.transaction() as connection:
+            await _seed(connection)
+            if database.dialect == "sqlite":
+                logged = await (await connection.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_log'")).fetchone() is not None
+            else:
+                logged = True  # the PostgreSQL schema begins with every table of SQLite's migrations
+            if logged:
+                await connection.executemany("INSERT INTO search_log (at, words, results) VALUES (?, ?, ?)",
+                                             [(when, words, results) for words, results, when in SEARCHES])
+    finally:
+        await database.close()
     return logged
+
+
+async def _seed(connection) -> None:  # type: ignore[no-untyped-def]
+    for number, name, country, language, role, joined, left, identities in MEMBERS:
+        await connection.execute(
+            "INSERT INTO member (id, name, country, language, role, status, joined_at, left_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (number, name, country, language, role, "left" if left else "active", joined, left))
+        for platform, user_id in identities:
+            await connection.execute(
+                "INSERT INTO identity (platform, user_id, chat_id, member_id) VALUES (?, ?, ?, ?)",
+                (platform, user_id, user_id, number))
+    for number, asker, created, approved, state, replies, published in DISCUSSIONS:
+        await connection.execute(
+            "INSERT INTO discussion (id, asker_id, text, state, created_at, approved_at, published_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)", (number, asker, f"Question {number}?", state, created, approved,
+                                              published))
+        for member, when in replies:
+            await connection.execute(
+                "INSERT INTO reply (discussion_id, member_id, text, created_at) VALUES (?, ?, ?, ?)",
+                (number, member, "A reply.", when))
+        if published is not None:
+            await connection.execute(
+                "INSERT INTO consolidated_reply (discussion_id, title, question, summary, contributions,"
+                " published_at) VALUES (?, ?, ?, '', '', ?)", (number, f"Title {number}", "Q", published))
+    for platform, user_id, kind, when in INBOUND:
+        await connection.execute(
+            "INSERT INTO inbound (platform, user_id, kind, body, received_at) VALUES (?, ?, ?, '', ?)",
+            (platform, user_id, kind, when))
+    for event, starts, registrations in EVENTS:
+        await connection.execute(
+            "INSERT INTO event (id, title, starts_at, time_zone, duration, language, created_at)"
+            " VALUES (?, ?, ?, 'UTC', 3600, 'en', ?)", (event, f"Webinar {event}", starts, starts - 7 * DAY))
+        await connection.executemany(
+            "INSERT INTO registration (event_id, member_id, state, since, attended) VALUES (?, ?, ?, ?, ?)",
+            [(event, member, state, starts - DAY, attended) for member, state, attended in registrations])
+    await connection.execute("INSERT INTO survey (id, title, state, created_at) VALUES (1, 'Webinars', 'open', ?)",
+                             (at(10, 1),))
+    await connection.executemany("INSERT INTO survey_question (survey_id, position, kind, text) VALUES (1, ?, ?, ?)",
+                                 [(n, "likert", f"Statement {n}") for n in range(1, 8)] + [(9, "text", "Ideas?")])
+    for position, (respondent, value, when) in enumerate(ANSWERS, start=1):
+        await connection.execute(
+            "INSERT INTO survey_answer (survey_id, position, respondent, value, text, answered_at)"
+            " VALUES (1, ?, ?, ?, ?, ?)",
+            (9 if value is None else position, respondent, value, "More cases" if value is None else None, when))
 
 
 async def october(tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "network.db"
     logged = await seeded(path)
-    database = await Database.open(path)
+    database = await open_storage(path, storage_url(path))
     try:
         return await make_report(SqliteReportFigures(database), OCTOBER, at(11, 5)), logged
     finally:
@@ -217,14 +229,12 @@ async def test_events_held_and_surveys_answered_in_the_month(tmp_path):
 async def test_leaving_and_coming_back_are_timed_by_the_database(tmp_path):
     path = tmp_path / "network.db"
     await seeded(path)
-    with sqlite3.connect(path) as connection:
-        connection.execute("UPDATE member SET status = 'left' WHERE id = 2")
-        [(left_at,)] = connection.execute("SELECT left_at FROM member WHERE id = 2").fetchall()
-        connection.execute("UPDATE member SET status = 'paused' WHERE id = 4")
-        connection.execute("UPDATE member SET status = 'active' WHERE id = 3")
-        rows = connection.execute("SELECT id, left_at FROM member WHERE id IN (3, 4) ORDER BY id").fetchall()
+    execute(path, "UPDATE member SET status = 'left' WHERE id = 2")
+    [(left_at,)] = rows(path, "SELECT left_at FROM member WHERE id = 2")
+    execute(path, "UPDATE member SET status = 'paused' WHERE id = 4")
+    execute(path, "UPDATE member SET status = 'active' WHERE id = 3")
     assert abs(left_at - datetime.now(timezone.utc).timestamp()) < 60
-    assert rows == [(3, None), (4, None)]
+    assert rows(path, "SELECT id, left_at FROM member WHERE id IN (3, 4) ORDER BY id") == [(3, None), (4, None)]
 
 
 def test_months_are_read_strictly_and_told_in_order():
@@ -248,7 +258,7 @@ def test_charts_are_pngs_of_the_set_size_even_when_empty():
 
 def run_report(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess:
     config = tmp_path / "config.toml"
-    config.write_text(f'[community]\nname = "Child Rights <Net>"\n[storage]\npath = "{tmp_path / "network.db"}"\n'
+    config.write_text(f'[community]\nname = "Child Rights <Net>"\n{storage_toml(tmp_path / "network.db")}'
                       '[webchat]\nsecret = "0123456789abcdef"\n', encoding="utf-8")
     return subprocess.run([sys.executable, "-m", "bot.cli", "report", *arguments, "--config", str(config)],
                           capture_output=True, text=True, cwd=ROOT, env=dict(os.environ), timeout=120)

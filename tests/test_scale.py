@@ -3,7 +3,6 @@ written after it in short batches (its message stored once), nothing goes out fo
 rolled back, a plan interrupted by a stop is finished after the next start, progress is
 counted as rows change, and members are imported a batch at a time."""
 
-import sqlite3
 
 import pytest
 
@@ -11,14 +10,14 @@ from bot.domain.discussions import Discussion
 from bot.services.importing import ImportRow, import_members
 from storage.member_import import SqliteMemberImport
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 
 MEMBERS = 40
 AUDIENCE = MEMBERS + 1  # and the other facilitator of the configuration, f2
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 def imported(count: int, start: int = 0, country: str = "Ghana") -> list[ImportRow]:

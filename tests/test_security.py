@@ -4,7 +4,6 @@ syntax, floods across sockets and identities, and questions piling up; and, prop
 any frame a page can send."""
 
 import asyncio
-import sqlite3
 
 import aiohttp
 import pytest
@@ -14,13 +13,13 @@ from hypothesis import strategies as st
 from bot.services.buttons import ButtonCodec
 from bot.services.rules import IS_FACILITATOR
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 from tests.test_flow import ask
 from tests.webchat_network import Visitor, start_demo
 
 
 def rows(path, sql):  # type: ignore[no-untyped-def]
-    with sqlite3.connect(path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(path, sql)
 
 
 @pytest.fixture

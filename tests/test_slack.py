@@ -6,7 +6,6 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,13 +28,14 @@ from bot.ports import (
     Address, Button, ButtonPress, Card, Document, Envelope, Field, FormSubmitted, IncomingCommand, IncomingText,
     Message, Priority, Prompt, Purpose, RetryLater, Sent, Span, Style, Undeliverable,
 )
-from storage.database import Database
 from storage.members import SqliteMemberStore
+from storage.opening import open_storage
 from storage.outbox import SqliteOutbox
 from tests.fakes.slack_api import FakeSlack, SlackUser, mentions
 from tests.fakes.telegram_api import FakeTelegram
 from tests.inbox_recorder import RecordingInbox
 from tests.slack_network import FACILITATOR, enrol, join, slack_adapter, slack_settings, slack_settings_for, start_app
+from tests.storage_backend import rows as backend_rows, storage_toml, storage_url
 from tests.telegram_network import FACILITATOR_ID, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,8 +63,7 @@ async def adapter(api, inbox):
 
 
 def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as connection:
-        return connection.execute(sql, args).fetchall()
+    return backend_rows(path, sql, args)
 
 
 async def eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -206,7 +205,7 @@ async def test_the_whole_walk_on_slack(api, tmp_path):
 
         # Reply by modal: the press's trigger opens a form within Slack's 3 seconds.
         await bola.presses("Reply", on=question)
-        form = await bola.modal()
+        form = await bola.modal(titled="Your reply")  # not the last one of joining, still open
         assert form.opened_at < 3.0 and "question #1" in form.input()["label"]["text"]
         await bola.submits("Parenting sessions alongside the transfers.", view=form)
         forwarded = await amina.receives("Parenting sessions")
@@ -383,7 +382,7 @@ async def test_people_written_to_by_user_id_get_messages_and_edits_after_a_resta
 async def test_a_429_storm_slows_the_sender_without_losing_a_message(api, tmp_path):
     people = [api.user(f"UMEMBER{n:02d}", f"Member {n}") for n in range(6)]
     path = tmp_path / "slack.db"
-    database = await Database.open(path)
+    database = await open_storage(path, storage_url(path))
     members = SqliteMemberStore(database)
     for person in people:
         await members.create(Identity("slack", person.id, person.dm if person is not people[0] else ""),
@@ -558,7 +557,7 @@ async def test_facilitator_run_serves_slack_in_http_mode(api, tmp_path):
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(
-        f'[community]\nname = "Slack Network"\n[storage]\npath = "{tmp_path / "run.db"}"\n'
+        f'[community]\nname = "Slack Network"\n{storage_toml(tmp_path / "run.db")}'
         f'[facilitators]\nslack = ["{FACILITATOR.lower()}"]\n'
         f'[slack]\nenabled = true\nbot_token = "env:SLACK_BOT_TOKEN"\nsigning_secret = "env:SLACK_SIGNING_SECRET"\n'
         f'base_url = "{api.base_url}"\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")

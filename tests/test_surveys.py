@@ -6,7 +6,6 @@ the free-text answers, and a CSV export. And /mydata and /forget know about it a
 import csv
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -17,14 +16,14 @@ from bot.domain.surveys import Kind, Question, choice_question, percent, tally
 from bot.domain.refusal import Refusal
 from tests.clock import ManualClock
 from tests.network import ROOT, Network
+from tests.storage_backend import rows as backend_rows, storage_toml
 from tests.test_events import START, create_event, typing_fast
 
 HOUR = 3600.0
 
 
 def rows(network, sql):
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture
@@ -141,7 +140,7 @@ async def test_an_event_survey_goes_to_registrants_and_the_results_are_right(man
 
     # The export from the command line says the same.
     config = network.settings.storage_path.parent / "config.toml"
-    config.write_text(f'[community]\nname = "Test Network"\n[storage]\npath = "{network.settings.storage_path}"\n'
+    config.write_text(f'[community]\nname = "Test Network"\n{storage_toml(network.settings.storage_path)}'
                       '[webchat]\nsecret = "0123456789abcdef"\n')
     out = network.settings.storage_path.parent / "survey.csv"
     done = subprocess.run([sys.executable, "-m", "bot.cli", "survey", "export", "1", "--config", str(config),

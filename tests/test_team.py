@@ -1,17 +1,16 @@
 """The facilitators' tools over people: muting and removing a member (with a reason the
 member is told, and an audit entry), and adding facilitators at run time."""
 
-import sqlite3
 
 import pytest
 
 from tests.network import Network, settings_for
+from tests.storage_backend import rows as backend_rows
 from tests.test_flow import ask
 
 
 def rows(network: Network, sql: str) -> list[tuple]:
-    with sqlite3.connect(network.settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(network.settings.storage_path, sql)
 
 
 @pytest.fixture

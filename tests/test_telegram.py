@@ -4,7 +4,6 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from adapters.telegram import TelegramSettings, check_online
 from adapters.telegram_text import render_parts, utf16_length
 from bot.ports import Address, Envelope, Message, Sent, Span
 from tests.fakes.telegram_api import FakeTelegram
+from tests.storage_backend import rows as backend_rows
 from tests.telegram_network import FACILITATOR_ID, join, start_app, telegram_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,7 @@ async def api():
 
 
 def rows(settings, sql):
-    with sqlite3.connect(settings.storage_path) as connection:
-        return connection.execute(sql).fetchall()
+    return backend_rows(settings.storage_path, sql)
 
 
 # --- the fake refuses what Telegram refuses ------------------------------------------------

@@ -4,7 +4,6 @@ messages posted to its webhook signed as Meta signs them, a real SQLite file."""
 import asyncio
 import os
 import signal
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from tests.fakes.whatsapp_api import (
     ACCESS_TOKEN, API_VERSION, PHONE_NUMBER_ID, VERIFY_TOKEN, FakeWhatsApp, GraphError,
 )
 from tests.inbox_recorder import RecordingInbox
+from tests.storage_backend import rows as backend_rows, storage_toml
 from tests.telegram_network import join as join_telegram
 from tests.whatsapp_network import (
     FATOU, enrol_without_writing, free_port, join, network_settings, start_app, whatsapp_settings,
@@ -40,8 +40,7 @@ async def api():
 
 
 def rows(path: Path, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(path) as connection:
-        return connection.execute(sql, args).fetchall()
+    return backend_rows(path, sql, args)
 
 
 async def eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -594,7 +593,7 @@ async def test_check_online_tells_a_wrong_token_a_wrong_number_id_and_an_unreach
 def whatsapp_config(tmp_path: Path, api_url: str, port: int, extra: str = "") -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        f'[community]\nname = "Subprocess Network"\n[storage]\npath = "{tmp_path / "run.db"}"\n'
+        f'[community]\nname = "Subprocess Network"\n{storage_toml(tmp_path / "run.db")}'
         f'[facilitators]\nwhatsapp = ["+221 77 000 00 01"]\n'
         f'[delivery]\nper_chat_interval = {{ whatsapp = 0 }}\n'
         f'[whatsapp]\nphone_number_id = "{PHONE_NUMBER_ID}"\naccess_token = "env:WA_TOKEN"\n'

@@ -10,6 +10,7 @@ from adapters.webchat import WebChatSettings
 from adapters.webchat.dashboard import DashboardSettings
 from bot.app import App
 from bot.config import CommunitySettings, FacilitatorSettings, Settings
+from tests.storage_backend import storage_url
 
 SECRET = "test-secret-0123456789abcdef"
 
@@ -22,6 +23,7 @@ def webchat_settings(tmp_path: Path, demo: bool = True, languages: tuple[str, ..
     return Settings(
         community=CommunitySettings(name="Child Poverty Network (test)", languages=languages),
         storage_path=tmp_path / "webchat.db",
+        storage_url=storage_url(tmp_path / "webchat.db"),
         facilitators=FacilitatorSettings(),
         platforms=platforms,
     )

@@ -14,6 +14,7 @@ from bot.domain.members import Identity, Member, Role
 from tests.fakes.whatsapp_api import (
     API_VERSION, BROADCAST_TEMPLATE, VERIFY_TOKEN, FakeWhatsApp, WhatsAppPerson,
 )
+from tests.storage_backend import storage_url
 
 FATOU = "221770000001"  # the facilitator, written "+221 77 000 00 01" in the configuration
 
@@ -44,6 +45,7 @@ def network_settings(tmp_path: Path, api: FakeWhatsApp, template: bool = True, r
     return Settings(
         community=CommunitySettings(name="Test Network", languages=("en", "fr"), reply_window=reply_window),
         storage_path=tmp_path / "whatsapp.db",
+        storage_url=storage_url(tmp_path / "whatsapp.db"),
         facilitators=FacilitatorSettings(by_platform=facilitators or {"whatsapp": frozenset({FATOU})}),
         platforms={"whatsapp": whatsapp, **(others or {})},
         delivery=DeliveryConfig(per_chat_interval={"whatsapp": per_chat_interval}),

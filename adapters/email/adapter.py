@@ -14,6 +14,7 @@ links.py). Sending is paced by the delivery engine at `messages_per_second`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "email"
 TRANSCRIPT_LOOKBACK = 200  # the bot's recent mails to a person, where a reply's original is looked for
+# A reply can arrive before its mail is recorded as sent (the relay took the mail; the record
+# follows a moment later, perhaps written by another worker): looked for again this often.
+RECORDING_LOOKS = 20
+RECORDING_PAUSE = 0.05  # seconds: a second in all, for a reply to a mail older than the lookback
 SUBJECT_NUMBER = re.compile(r"(?<![\w#])#(\d{1,9})\b")
 COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:\s+(.*))?$", re.DOTALL)
 
@@ -166,7 +171,13 @@ class EmailAdapter:
         (or the discussion a thread's root names), the latest mail about it with buttons."""
         if not mail.is_reply and not SUBJECT_NUMBER.search(mail.subject):
             return None
-        sent = [entry for entry in await self._transcript(address) if entry.from_bot and entry.message_id]
+        sent = await self._sent(address)
+        answered = mail.replied_ids[0] if mail.replied_ids else ""
+        for _ in range(RECORDING_LOOKS):
+            if not self._being_recorded(answered, sent):
+                break
+            await asyncio.sleep(RECORDING_PAUSE)
+            sent = await self._sent(address)
         by_id = {entry.message_id: entry for entry in sent}
         for message_id in mail.replied_ids:
             if message_id in by_id:
@@ -178,6 +189,16 @@ class EmailAdapter:
         with_buttons = [entry for entry in about if entry.message.buttons]
         chosen = (with_buttons or about)[-1:]
         return Replied(chosen[0], by_message_id=False) if chosen else None
+
+    async def _sent(self, address: Address) -> list[TranscriptEntry]:
+        return [entry for entry in await self._transcript(address) if entry.from_bot and entry.message_id]
+
+    def _being_recorded(self, message_id: str, sent: list[TranscriptEntry]) -> bool:
+        """One of the bot's own mails (not a thread's root, which no mail has), not yet among
+        those recorded as sent."""
+        if not self.identity.own_message_id(message_id) or message_id.startswith("<" + "0" * 24):
+            return False
+        return all(entry.message_id != message_id for entry in sent)
 
     def _discussion_named(self, mail: PersonMail) -> int | None:
         for message_id in mail.replied_ids:

@@ -1,0 +1,110 @@
+"""Which database the tests run on: SQLite (the default) or PostgreSQL, when
+FACILITATOR_TEST_STORAGE=postgresql (as `make test` runs the suite a second time).
+
+On PostgreSQL each SQLite path a test names stands for a database of its own on the test
+session's throw-away server (tests/postgres_server.py): the same test reads the same way on
+both. `rows` reads a database from a test synchronously, as sqlite3 does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+from tests.postgres_server import Server
+
+BACKEND = os.environ.get("FACILITATOR_TEST_STORAGE", "sqlite")
+ON_POSTGRES = BACKEND == "postgresql"
+T = TypeVar("T")
+
+
+class _Session:
+    server: Server | None = None
+    databases: dict[str, str] = {}
+
+
+def use_server(server: Server | None) -> None:
+    _Session.server = server
+    _Session.databases = {}
+
+
+def forget_databases() -> None:
+    _Session.databases = {}
+
+
+def _in_thread(work: Callable[[], Any]) -> Any:
+    """An coroutine's result from a sync call inside a running event loop."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(work())
+        except BaseException as error:  # handed to the caller
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def storage_url(path: Path | str) -> str:
+    """'' on SQLite; on PostgreSQL the database standing for that path (made at first use)."""
+    if not ON_POSTGRES:
+        return ""
+    server = _Session.server
+    if server is None:
+        raise RuntimeError("the PostgreSQL test server is not running (tests/conftest.py starts it)")
+    key = str(Path(path).resolve())
+    if key not in _Session.databases:
+        _Session.databases[key] = _in_thread(server.new_database)
+    return _Session.databases[key]
+
+
+def storage_toml(path: Path | str) -> str:
+    """The `[storage]` section of a configuration file for that path."""
+    url = storage_url(path)
+    section = f'[storage]\npath = "{path}"\n'
+    return section + (f'url = "{url}"\n' if url else "")
+
+
+def rows(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+    """What a query returns, as tuples, from the database standing for `path`."""
+    if not ON_POSTGRES:
+        with sqlite3.connect(path) as connection:
+            return connection.execute(sql, parameters).fetchall()
+    url = storage_url(path)
+
+    async def read() -> list[tuple]:
+        from storage.postgres import PostgresDatabase
+        import asyncpg
+        from storage.postgres import Connection, translate
+
+        connection = await asyncpg.connect(url)
+        try:
+            cursor = await Connection(connection, await _tables_with_id(connection)).execute(sql, parameters)
+            return [tuple(row) for row in await cursor.fetchall()]
+        finally:
+            await connection.close()
+
+    return _in_thread(read)
+
+
+def execute(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> None:
+    """A change made from outside the bot (as an operator with a database client would)."""
+    if not ON_POSTGRES:
+        with sqlite3.connect(path) as connection:
+            connection.execute(sql, parameters)
+        return
+    rows(path, sql, parameters)
+
+
+async def _tables_with_id(connection: Any) -> frozenset[str]:
+    found = await connection.fetch("SELECT table_name FROM information_schema.columns"
+                                   " WHERE table_schema = current_schema() AND column_name = 'id'")
+    return frozenset(row[0] for row in found)
