@@ -318,7 +318,9 @@ SLACK_BROKEN = st.one_of(
     # not UTF-8: a lone surrogate's own bytes in the body
     SLACK_EVENT_CALLBACK.exact.map(lambda body: (json.dumps(body, ensure_ascii=False) + "\udcff", "application/json")),
     # JSON that does not parse, in the body or in the form's payload; JSON of another kind
-    ANY_TEXT.map(lambda text: (urlencode({"payload": "{" + text}), "application/x-www-form-urlencoded")),
+    # (a form is percent-encoded UTF-8: a lone surrogate has no bytes there, so none is put in)
+    ANY_TEXT.map(lambda text: (urlencode({"payload": "{" + text.encode("utf-8", "replace").decode()}),
+                               "application/x-www-form-urlencoded")),
     ANY_TEXT.map(lambda text: ("{" + text, "application/json")),
     ANY_JSON.map(lambda value: (json_text(value), "application/json")),
     ANY_JSON.map(lambda value: (urlencode({"payload": json_text(value)}), "application/x-www-form-urlencoded")),
