@@ -275,12 +275,15 @@ class SqliteOutbox:
             # Taken inside the transaction: a change made while this one waited for its turn
             # (a member forgotten) has rewritten it by now.
             sent_body = self._claimed.pop(row_id, None)
-            await connection.execute(
+            # Only the row this worker claimed: one deleted meanwhile (its member forgotten)
+            # may have had its id taken by a new row, which this send is not about.
+            cursor = await connection.execute(
                 "UPDATE outbox SET state = 'sent', message_id = ?, other_ids = ?, sent_at = ?,"
-                " attempts = attempts + 1, reason = '', claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-                (message_id, " ".join(other_ids), now, row_id),
+                " attempts = attempts + 1, reason = '', claimed_by = NULL, claimed_until = NULL"
+                " WHERE id = ? AND claimed_by = ?",
+                (message_id, " ".join(other_ids), now, row_id, self.worker),
             )
-            if sent_body is not None:
+            if cursor.rowcount and sent_body is not None:
                 await self._follow_change_made_while_sending(connection, row_id, sent_body)
 
     async def _follow_change_made_while_sending(self, connection: aiosqlite.Connection, row_id: int,
@@ -302,8 +305,8 @@ class SqliteOutbox:
         async with self.database.transaction(shared=True) as connection:
             await connection.execute(
                 "UPDATE outbox SET reason = ?, not_before = ?, attempts = attempts + ?,"
-                " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-                (reason, not_before, int(count_attempt), row_id),
+                " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                (reason, not_before, int(count_attempt), row_id, self.worker),
             )
 
     async def mark_failed(self, row_id: int, reason: str) -> None:
@@ -311,8 +314,8 @@ class SqliteOutbox:
         async with self.database.transaction(shared=True) as connection:
             await connection.execute(
                 "UPDATE outbox SET state = 'failed', reason = ?, attempts = attempts + 1,"
-                " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-                (reason, row_id),
+                " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                (reason, row_id, self.worker),
             )
 
     async def record_report(self, report: DeliveryReport, now: float, max_attempts: int) -> Address | None:
@@ -344,8 +347,8 @@ class SqliteOutbox:
         self._claimed.pop(row_id, None)
         async with self.database.transaction(shared=True) as connection:
             await connection.execute("UPDATE outbox SET reason = ?, not_before = ?,"
-                                     " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
-                                     (reason, WAITING_FOR_PERSON, row_id))
+                                     " claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?",
+                                     (reason, WAITING_FOR_PERSON, row_id, self.worker))
 
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int:
         async with self.database.transaction() as connection:
