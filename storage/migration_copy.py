@@ -109,7 +109,7 @@ async def copy_community(source_path: Path, target_url: str, progress: CopyProgr
         try:
             target = await PostgresDatabase.open(target_url, connections=1)
         except PostgresUnavailable as error:
-            raise CopyRefused(f"cannot use the database {error}") from None
+            raise CopyRefused(str(error)) from None
         try:
             return await _copy(source, target, progress, batch_rows)
         finally:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.database import Database
-from storage.files import StorageUnavailable
-from storage.postgres import PostgresDatabase, PostgresUnavailable
+from storage.postgres import PostgresDatabase
 
 AnyDatabase = Database | PostgresDatabase
 
@@ -16,8 +15,4 @@ async def open_storage(path: Path, url: str = "") -> AnyDatabase:
     """The community's database, migrated. What its operator can fix is `StorageUnavailable`."""
     if not url:
         return await Database.open(path)
-    try:
-        return await PostgresDatabase.open(url)
-    except PostgresUnavailable as error:
-        where, _, reason = str(error).partition(": ")
-        raise StorageUnavailable(where, reason) from None
+    return await PostgresDatabase.open(url)

@@ -28,6 +28,7 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 import asyncpg
 
 from storage.database import migrate_postgres
+from storage.files import StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ WRITER_LOCK = 0x46414349  # "FACI"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class PostgresUnavailable(Exception):
+class PostgresUnavailable(StorageUnavailable):
     """The server cannot be reached or refuses us: a line for the operator, no traceback."""
 
 
@@ -363,7 +364,7 @@ class PostgresDatabase:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=connections, init=_prepare_connection,
                                              command_timeout=60)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-            raise PostgresUnavailable(f"{safe_url(url)}: {_reason(error)}") from None
+            raise PostgresUnavailable(safe_url(url), _reason(error)) from None
         database = cls(pool, url, frozenset())
         try:
             await migrate_postgres(database)

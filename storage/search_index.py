@@ -35,11 +35,10 @@ from typing import Sequence
 import aiosqlite
 
 from storage.database import Database
-from storage.search_ranking import (Bm25, Ranked, Ranking, Term, best_first, boost, cost, heading_weights, idf,
+from storage.search_headings import Headings
+from storage.search_ranking import (Bm25, Ranked, Ranking, Term, best_first, boost, cost, idf,
                                     phrases, quote, rarer_terms)
 
-# How far a prefix ("educa") is spelled out into the stems of the headings that start with it.
-_PREFIX_STEMS = 12
 _COUNTED_LIMIT = 50_000
 
 
@@ -51,6 +50,7 @@ class StemmedIndex:
         self.table = table
         self.fields = tuple(fields)
         self.ranking = ranking
+        self.headings = Headings(database, table, ranking)
         self._totals = b""  # FTS5's totals when the documents holding each phrase were counted
         self._counted: dict[str, int] = {}
 
@@ -68,13 +68,11 @@ class StemmedIndex:
         # The first documents have no others to compare with: each is then of average length.
         average = (sum(values[1:1 + len(self.fields)]) / values[0] if values and values[0]
                    else float(sum(len(stems) for stems in fields)))
-        await connection.executemany(
-            f"INSERT INTO {self.table}_headings (stem, weight, doc) VALUES (?, ?, ?)",
-            [(stem, weight, rowid) for stem, weight in heading_weights(self.ranking, fields, average).items()])
+        await self.headings.put(connection, rowid, fields, average)
 
     async def remove(self, connection: aiosqlite.Connection, rowid: int) -> None:
         await connection.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (rowid,))
-        await connection.execute(f"DELETE FROM {self.table}_headings WHERE doc = ?", (rowid,))
+        await self.headings.remove(connection, rowid)
 
     async def drop_removed_words(self) -> None:
         """A removed document's words stay in FTS5's segments until they are merged: merged now
@@ -137,7 +135,7 @@ class StemmedIndex:
         if not (selective and every):
             for term in terms:
                 if term not in selective:
-                    candidates.update(dict.fromkeys(await self._headed_by(term)))
+                    candidates.update(dict.fromkeys(await self.headings.headed_by(term)))
         rows = await self._rows(list(candidates))
         columns = [index for index, field in enumerate(self.fields) if not within or field in within]
         bm25 = Bm25(terms, every, columns, ranking.weights,
@@ -149,29 +147,6 @@ class StemmedIndex:
                 scored[rowid] = (score, fields, at)
         best = sorted(scored, key=lambda rowid: -scored[rowid][0])[:wanted]
         return {rowid: scored[rowid] for rowid in best}
-
-    async def _headed_by(self, term: Term) -> list[int]:
-        """The documents whose headings hold the term's stems the most."""
-        # A phrase's documents hold its first word; a prefix's, one of the stems it starts.
-        stems = list(dict.fromkeys([form[0] for form in term.forms] + await self._spelled_out(term.prefix)))
-        best = f"SELECT doc, weight FROM (SELECT doc, weight FROM {self.table}_headings WHERE stem = ?" \
-               " ORDER BY weight DESC LIMIT ?)"
-        rows = await self.database.fetch_all(
-            " UNION ALL ".join([best] * len(stems)) + " ORDER BY weight DESC LIMIT ?",
-            (*(value for stem in stems for value in (stem, self.ranking.from_headings)), self.ranking.from_headings))
-        return list(dict.fromkeys(row[0] for row in rows))
-
-    async def _spelled_out(self, prefix: str) -> list[str]:
-        """The first stems of the headings that start with the prefix, one index step each."""
-        if not prefix:
-            return []
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = await self.database.fetch_all(
-            f"WITH RECURSIVE found (stem) AS (SELECT min(stem) FROM {self.table}_headings"
-            f" WHERE stem >= :prefix AND stem < :end UNION ALL SELECT (SELECT min(stem) FROM {self.table}_headings"
-            f" WHERE stem > found.stem AND stem < :end) FROM found WHERE found.stem IS NOT NULL LIMIT :most)"
-            f" SELECT stem FROM found WHERE stem IS NOT NULL", {"prefix": prefix, "end": end, "most": _PREFIX_STEMS})
-        return [row[0] for row in rows]
 
     async def _statistics(self) -> tuple[int, float] | None:
         """How many documents, and their words in all: FTS5's own running totals."""

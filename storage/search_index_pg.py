@@ -36,7 +36,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from storage.postgres import Connection, PostgresDatabase, Record
-from storage.search_ranking import (Bm25, Ranked, Ranking, Term, best_first, boost, cost, heading_weights, idf,
+from storage.search_headings import Headings
+from storage.search_ranking import (Bm25, Ranked, Ranking, Term, best_first, boost, cost, idf,
                                     phrases, rarer_terms, unquoted)
 
 _LABELS = "ABCD"
@@ -45,8 +46,6 @@ _LAST_POSITION = 16_383
 _POSITIONS_PER_STEM = 256
 _STEM_BYTES = 2_046
 _STEMS_BYTES = 1_000_000  # all of a document's different stems
-# How far a prefix ("educa") is spelled out into the stems of the headings that start with it.
-_PREFIX_STEMS = 12
 _COUNTED_LIMIT = 50_000
 
 Fields = tuple[str, ...]
@@ -60,6 +59,7 @@ class PostgresStemmedIndex:
         self.table = table
         self.fields = tuple(fields)
         self.ranking = ranking
+        self.headings = Headings(database, table, ranking)
         self._labels = tuple(_LABELS[min(index, len(_LABELS) - 1)] for index in range(len(fields)))
         self._changes = -1  # the totals' count of changes when the documents holding each phrase were counted
         self._counted: dict[tuple[str, str], int] = {}
@@ -77,14 +77,12 @@ class PostgresStemmedIndex:
             totals = await cursor.fetchone()
         # The first documents have no others to compare with: each is then of average length.
         average = totals[1] / totals[0] if totals and totals[0] else float(length)
-        await connection.executemany(
-            f"INSERT INTO {self.table}_headings (stem, weight, doc) VALUES (?, ?, ?)",
-            [(stem, weight, rowid) for stem, weight in heading_weights(self.ranking, fields, average).items()
-             if len(stem.encode()) <= _STEM_BYTES])  # no search finds a longer one: see _phrase_query
+        # A longer stem is found by no search (see _phrase_query): not listed.
+        await self.headings.put(connection, rowid, fields, average, keeps=lambda stem: len(stem.encode()) <= _STEM_BYTES)
 
     async def remove(self, connection: Connection, rowid: int) -> None:
         await connection.execute(f"DELETE FROM {self.table} WHERE rowid = ?", (rowid,))
-        await connection.execute(f"DELETE FROM {self.table}_headings WHERE doc = ?", (rowid,))
+        await self.headings.remove(connection, rowid)
 
     async def drop_removed_words(self) -> None:
         """Nothing to do: a deleted row's stems are out of every search at once, and its bytes
@@ -147,7 +145,7 @@ class PostgresStemmedIndex:
                 headed: list[int] = []
                 for term in terms:
                     if term not in selective:
-                        headed += await self._headed_by(term)
+                        headed += await self.headings.headed_by(term)
                 rows.update(await self._rows([rowid for rowid in dict.fromkeys(headed) if rowid not in rows]))
             scored = _best(_scores(rows, weigh(terms)), wanted)
         return best_first([Ranked(rowid, score * boost(ranking, terms, every, rows[rowid][0], rows[rowid][1], now),
@@ -185,31 +183,6 @@ class PostgresStemmedIndex:
             values = tuple(row)
             documents[values[0]] = (values[1:-1], values[-1])
         return documents
-
-    async def _headed_by(self, term: Term) -> list[int]:
-        """The documents whose headings hold the term's stems the most."""
-        # A phrase's documents hold its first word; a prefix's, one of the stems it starts.
-        stems = list(dict.fromkeys([form[0] for form in term.forms] + await self._spelled_out(term.prefix)))
-        most = self.ranking.from_headings
-        best = f"(SELECT doc, weight FROM {self.table}_headings WHERE stem = ? ORDER BY weight DESC, doc DESC LIMIT ?)"
-        rows = await self.database.fetch_all(
-            f"SELECT doc, weight FROM ({' UNION ALL '.join([best] * len(stems))}) AS headed"
-            " ORDER BY weight DESC, doc DESC LIMIT ?",
-            (*(value for stem in stems for value in (stem, most)), most))
-        return list(dict.fromkeys(row[0] for row in rows))
-
-    async def _spelled_out(self, prefix: str) -> list[str]:
-        """The first stems of the headings that start with the prefix, one index step each."""
-        if not prefix:
-            return []
-        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = await self.database.fetch_all(
-            f"WITH RECURSIVE found (stem) AS (SELECT min(stem) FROM {self.table}_headings"
-            f" WHERE stem >= :prefix AND stem < :end UNION ALL SELECT (SELECT min(stem) FROM {self.table}_headings"
-            f" WHERE stem > found.stem AND stem < :end) FROM found WHERE found.stem IS NOT NULL)"
-            f" SELECT stem FROM found WHERE stem IS NOT NULL LIMIT :most",
-            {"prefix": prefix, "end": end, "most": _PREFIX_STEMS})
-        return [row[0] for row in rows]
 
     async def _statistics(self) -> tuple[int, float] | None:
         """How many documents, and their stems in all: the running totals."""

@@ -82,15 +82,12 @@ def rows(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> list[tup
 
     async def read() -> list[tuple]:
         from storage.postgres import PostgresDatabase
-        import asyncpg
-        from storage.postgres import Connection, translate
 
-        connection = await asyncpg.connect(url)
+        database = await PostgresDatabase.open(url, connections=1)
         try:
-            cursor = await Connection(connection, await _tables_with_id(connection)).execute(sql, parameters)
-            return [tuple(row) for row in await cursor.fetchall()]
+            return [tuple(row) for row in await database.fetch_all(sql, parameters)]
         finally:
-            await connection.close()
+            await database.close()
 
     return _in_thread(read)
 
@@ -102,9 +99,3 @@ def execute(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> None:
             connection.execute(sql, parameters)
         return
     rows(path, sql, parameters)
-
-
-async def _tables_with_id(connection: Any) -> frozenset[str]:
-    found = await connection.fetch("SELECT table_name FROM information_schema.columns"
-                                   " WHERE table_schema = current_schema() AND column_name = 'id'")
-    return frozenset(row[0] for row in found)
