@@ -119,7 +119,6 @@ class Connection:
     def __init__(self, raw: asyncpg.Connection, tables_with_id: frozenset[str]) -> None:
         self.raw = raw
         self._tables_with_id = tables_with_id
-        self.total_changes = 0
 
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Pending:
         return _Pending(lambda: self._execute(sql, parameters))
@@ -136,7 +135,6 @@ class Connection:
         types = _parameter_types(prepared)
         converted = [statement.arguments(row, types) for row in rows]
         await prepared.executemany(converted)
-        self.total_changes += len(rows)
 
     async def _execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any]) -> Cursor:
         statement = translate(sql, self._tables_with_id, returning=True)
@@ -164,8 +162,6 @@ class Connection:
         else:
             lastrowid = None
             count = _count(status) if status else len(rows)
-        if statement.changes:
-            self.total_changes += count
         return Cursor(rows, count, lastrowid)
 
 
@@ -183,13 +179,12 @@ class Statement:
     """SQL in SQLite's words, as PostgreSQL takes it."""
 
     def __init__(self, text: str, names: list[str], positional: int, returns_rows: bool,
-                 added_returning: bool, changes: bool) -> None:
+                 added_returning: bool) -> None:
         self.text = text
         self._names = names
         self._positional = positional
         self.returns_rows = returns_rows
         self.added_returning = added_returning
-        self.changes = changes
 
     def arguments(self, parameters: Sequence[Any] | dict[str, Any], types: list[str] | None) -> list[Any]:
         if isinstance(parameters, dict):
@@ -244,8 +239,7 @@ def _translated(sql: str, tables_with_id: frozenset[str], returning: bool) -> St
             text += " RETURNING id"
             added_returning = True
     returns_rows = head in ("SELECT", "WITH", "VALUES") or has_returning or added_returning
-    changes = head in ("INSERT", "UPDATE", "DELETE")
-    return Statement(text, names, positional, returns_rows, added_returning, changes)
+    return Statement(text, names, positional, returns_rows, added_returning)
 
 
 def translate(sql: str, tables_with_id: frozenset[str], returning: bool) -> Statement:

@@ -188,11 +188,13 @@ class SqlitePracticeStore:
         """Add the tags; how many were new."""
         values = [(discussion_id, "theme", theme) for theme in themes]
         values += [(discussion_id, "country", code) for code in countries]
+        count = "SELECT count(*) FROM reply_tag WHERE discussion_id = ?"
         async with self.database.transaction() as connection:
-            before = connection.total_changes
+            (before,) = await (await connection.execute(count, (discussion_id,))).fetchone()
             await connection.executemany(
                 "INSERT OR IGNORE INTO reply_tag (discussion_id, kind, value) VALUES (?, ?, ?)", values)
-            return connection.total_changes - before
+            (after,) = await (await connection.execute(count, (discussion_id,))).fetchone()
+        return after - before
 
     async def reply_tags(self, discussion_id: int) -> tuple[list[str], list[str]]:
         rows = await self.database.fetch_all(

@@ -323,6 +323,9 @@ async def test_tags_suggested_on_a_draft_are_accepted_in_one_tap_then_browsable(
             ("country", "GH"), ("country", "PE"), ("theme", "education"), ("theme", "nutrition"),
             ("theme", "social protection")]
         assert rows(network, "SELECT action, discussion_id FROM audit WHERE action = 'tag'") == [("tag", 1)]
+        # A second tap adds no tag: nothing more in the audit log.
+        await fatou.presses("Accept tags", on=draft)
+        assert rows(network, "SELECT action, discussion_id FROM audit WHERE action = 'tag'") == [("tag", 1)]
         await fatou.presses("Publish", on=draft)
         await amina.receives("Consolidated reply")
         await amina.says("/practices social protection ghana")
