@@ -22,9 +22,9 @@ from bot.services.outbox import (
 from storage.database import Database
 
 WAITING_FOR_PERSON = 1e18
-# How long a claimed row is a worker's: longer than any one send takes, short enough that
-# the rows of a worker that died go to another soon.
-CLAIM_FOR = 30.0
+# How long a claim lasts unless its worker renews it (the delivery engine does every few
+# seconds while it holds the row): the rows of a worker that died go to another soon.
+CLAIM_FOR = 10.0
 _CHUNK = 500  # rows per statement of a bulk edit, within SQLite's limit of bound values
 _ORIGINAL = "id, platform, user_id, chat_id, member_id, priority, purpose, discussion_id, state, edit_of"
 # A row's message: its own body, or the one it shares with the rest of a broadcast.
@@ -211,6 +211,22 @@ class SqliteOutbox:
             await connection.execute(
                 "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL"
                 + ("" if everyone else " AND claimed_by = ?"), () if everyone else (self.worker,))
+
+    async def keep_claims(self, now: float) -> None:
+        """This worker is alive: the rows it holds stay its own for CLAIM_FOR from now."""
+        held = list(self._claimed)
+        if not held:
+            return
+        async with self.database.transaction(shared=True) as connection:
+            for start in range(0, len(held), _CHUNK):
+                chunk = held[start:start + _CHUNK]
+                kept = await connection.execute_fetchall(
+                    f"UPDATE outbox SET claimed_until = ? WHERE id IN ({','.join('?' * len(chunk))})"
+                    " AND claimed_by = ? RETURNING id", (now + CLAIM_FOR, *chunk, self.worker))
+                # A row no longer this worker's (sent, given up, or taken by another after
+                # this worker stalled past its claim) is not held any more.
+                for row_id in set(chunk) - {row[0] for row in kept}:
+                    self._claimed.pop(row_id, None)
 
     async def claim(self, platform: str, now: float, limit: int, exclude: Sequence[int] = ()) -> list[QueuedMessage]:
         """Due rows in priority order, then oldest first, claimed for this worker for a while:

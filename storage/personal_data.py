@@ -111,6 +111,8 @@ class SqlitePersonalData:
             identities = await _all(connection, "SELECT platform, user_id FROM identity WHERE member_id = ?",
                                     (member_id,))
             names = _names_of(member)
+            if self.database.dialect == "postgresql":
+                await _lock_outbox_rows(connection, identities, names)
             for row in identities:
                 await connection.execute(
                     "UPDATE inbound SET user_id = '', chat_id = '', body = '', event = NULL,"
@@ -148,16 +150,7 @@ class SqlitePersonalData:
             await connection.execute("UPDATE search_log SET member_id = NULL WHERE member_id = ?", (member_id,))
             if names:
                 for table, key, columns in _TEXTS:
-                    changed = await _scrub(connection, table, key, columns, names, instead, default)
-                    if table == "outbox_body" and changed and self.database.dialect == "postgresql":
-                        # A sender may have read a shared body beside this transaction, before the
-                        # change: the rows that share it are locked, so that it has kept what it
-                        # read before the kept bodies are rewritten below (or claims them after).
-                        for start in range(0, len(changed), 500):
-                            chunk = changed[start:start + 500]
-                            await connection.execute(
-                                f"SELECT id FROM outbox WHERE body_id IN ({','.join('?' * len(chunk))}) FOR UPDATE",
-                                chunk)
+                    await _scrub(connection, table, key, columns, names, instead, default)
                 if self.outbox is not None:
                     self.outbox.rewrite_claimed(lambda body: _without(body, names, default))
             if self.database.dialect == "sqlite":
@@ -216,12 +209,37 @@ def _names_of(member: aiosqlite.Row) -> list[str]:
     return [f"{name} ({where})", f"{name}, {where}", name] if where else [name]
 
 
-async def _scrub(connection: aiosqlite.Connection, table: str, key: str, columns: tuple[str, ...],
-                 names: list[str], instead: Mapping[str, str], default: str) -> list[Any]:
-    """The names taken out of the table's texts; the keys of the rows changed."""
-    language = _LANGUAGE_OF.get(table)
+async def _lock_outbox_rows(connection: aiosqlite.Connection, identities: list[aiosqlite.Row],
+                            names: list[str]) -> None:
+    """On PostgreSQL, every outbox row this transaction deletes or rewrites, locked before it
+    changes anything. Senders run beside it and lock a row before its tally; were a row taken
+    after a tally (a deletion counts itself down), the two could wait on each other. And a
+    sender that has read a shared body just before the change has kept it by the time the
+    lock is granted: the kept bodies are rewritten after."""
+    conditions, arguments = [], []
+    for row in identities:
+        conditions.append("(platform = ? AND user_id = ?)")
+        arguments += [row["platform"], row["user_id"]]
+    if names:
+        in_body, body_arguments = _mentioning(("body",), names)
+        conditions += [in_body, f"body_id IN (SELECT id FROM outbox_body WHERE {in_body})"]
+        arguments += [*body_arguments, *body_arguments]
+    if conditions:
+        await connection.execute(f"SELECT id FROM outbox WHERE {' OR '.join(conditions)} ORDER BY id FOR UPDATE",
+                                 tuple(arguments))
+
+
+def _mentioning(columns: tuple[str, ...], names: list[str]) -> tuple[str, tuple[str, ...]]:
+    """A condition true of rows whose columns hold one of the names, and its arguments."""
     found = " OR ".join(f"instr(lower({column}), lower(?)) > 0" for column in columns for _ in _spellings(names))
-    arguments = tuple(spelling for _ in columns for spelling in _spellings(names))
+    return f"({found})", tuple(spelling for _ in columns for spelling in _spellings(names))
+
+
+async def _scrub(connection: aiosqlite.Connection, table: str, key: str, columns: tuple[str, ...],
+                 names: list[str], instead: Mapping[str, str], default: str) -> None:
+    """The names taken out of the table's texts."""
+    language = _LANGUAGE_OF.get(table)
+    found, arguments = _mentioning(columns, names)
     selected = ", ".join((key, *columns, *((language,) if language else ())))
     rows = await _all(connection, f"SELECT {selected} FROM {table} WHERE {found}", arguments)
     for row in rows:
@@ -229,7 +247,6 @@ async def _scrub(connection: aiosqlite.Connection, table: str, key: str, columns
         changed = {column: _without(row[column], names, word) for column in columns if row[column] is not None}
         assignments = ", ".join(f"{column} = ?" for column in changed)
         await connection.execute(f"UPDATE {table} SET {assignments} WHERE {key} = ?", (*changed.values(), row[key]))
-    return [row[key] for row in rows]
 
 
 def _spellings(names: list[str]) -> list[str]:

@@ -12,9 +12,14 @@ from tests import storage_backend
 from tests.postgres_server import running_server
 
 
-# Files that take minutes (several workers broadcasting at Telegram's rate, a crash and a
-# restart): first, so that with files shared out over processes they do not start last.
-LONG_FIRST = ("test_workers_broadcast.py", "test_workers_leader.py", "test_crash_resume.py", "test_properties.py")
+# The files that take longest, longest first (as measured on PostgreSQL): with files shared
+# out over processes, none starts near the end and keeps one process busy while the others
+# wait. (pyproject.toml keeps xdist from reordering files by their number of tests.)
+LONG_FIRST = ("test_workers_broadcast.py", "test_properties.py", "test_telegram.py", "test_slack.py",
+              "test_platform_shapes.py", "test_events.py", "test_email.py", "test_platform_faults.py",
+              "test_whatsapp.py", "test_crash_resume.py", "test_security.py", "test_dashboard_browser.py",
+              "test_closing.py", "test_flow.py", "test_facilitators_chat.py", "test_workers_deadline.py",
+              "test_workers_leader.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -23,7 +28,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     left_out = [item for item in items if item.get_closest_marker(other) is not None]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-    kept.sort(key=lambda item: item.path.name not in LONG_FIRST)  # stable: the rest keep their order
+    rank = {name: place for place, name in enumerate(LONG_FIRST)}
+    kept.sort(key=lambda item: rank.get(item.path.name, len(LONG_FIRST)))  # stable: the rest keep their order
     items[:] = kept
 
 

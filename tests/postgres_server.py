@@ -57,7 +57,9 @@ class Server:
         name = f"test_{os.getpid()}_{self._databases}"
         connection = await asyncpg.connect(self.url())
         try:
-            await connection.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+            # A copy of the template's files: half the time of PostgreSQL 15's default, which
+            # writes the copy through the write-ahead log (with fsync off, its checkpoint is cheap).
+            await connection.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY = FILE_COPY")
         finally:
             await connection.close()
         return self.url(name)

@@ -14,7 +14,8 @@ from bot.services.delivery import Delivery
 from bot.services.pacing import Pacer
 from storage.members import SqliteMemberStore
 from storage.opening import open_storage
-from storage.outbox import SqliteOutbox
+from storage.outbox import CLAIM_FOR, SqliteOutbox
+from tests.clock import ManualClock
 from tests.storage_backend import rows, storage_url
 
 
@@ -280,3 +281,50 @@ async def test_a_broadcast_shows_its_progress_then_the_final_count_on_the_card(t
         assert "Not delivered: 1 (blocked: 1)" in final.text
     finally:
         await network.stop()
+
+
+async def test_a_message_sent_for_longer_than_a_claim_stays_this_workers(database, tmp_path):
+    """A send that outlasts a claim (a slow platform) keeps its row: the worker renews its
+    claims while it is alive, so no other worker sends that message too. Rows of a worker
+    that stopped renewing (it died) go to another once their claim runs out."""
+
+    class SlowPlatform(ScriptedPlatform):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sending, self.go_on = asyncio.Event(), asyncio.Event()
+
+        async def send(self, envelope: Envelope):
+            self.sending.set()
+            await self.go_on.wait()
+            return await super().send(envelope)
+
+    clock, platform = ManualClock(), SlowPlatform()
+    await SqliteOutbox(database).enqueue([envelope("m1", "a long answer")])
+    delivery = Delivery(SqliteOutbox(database), clock, SqliteMemberStore(database), keep_claims_every=0.02)
+    delivery.add(platform)
+    await delivery.start()
+    try:
+        await asyncio.wait_for(platform.sending.wait(), 10)
+        other_worker = SqliteOutbox(database, worker="other")
+        for _ in range(6):  # three claims' lengths, in steps each renewal keeps up with
+            clock.advance(CLAIM_FOR / 2)
+            await asyncio.sleep(0.2)
+            assert await other_worker.claim("memory", clock.now(), 8) == []
+        platform.go_on.set()
+        await until(lambda: rows(tmp_path / "outbox.db", "SELECT state FROM outbox") == [("sent",)])
+    finally:
+        await delivery.stop()
+    assert [user for user, _, _ in platform.sent] == ["m1"]
+
+
+async def test_the_rows_of_a_worker_that_stopped_renewing_go_to_another(database):
+    outbox = SqliteOutbox(database, worker="died")
+    await outbox.enqueue([envelope("m1", "an answer")])
+    now = time.time()
+    [held] = await outbox.claim("memory", now, 8)
+    other_worker = SqliteOutbox(database, worker="alive")
+    assert await other_worker.claim("memory", now + CLAIM_FOR - 1, 8) == []
+    [taken] = await other_worker.claim("memory", now + CLAIM_FOR + 1, 8)
+    assert taken.id == held.id
+    await outbox.keep_claims(now + CLAIM_FOR + 2)  # too late: the row is another's now
+    assert await outbox.claim("memory", now + CLAIM_FOR + 3, 8) == []

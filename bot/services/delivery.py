@@ -34,6 +34,9 @@ IDLE_WAIT = 5.0
 MAX_BACKOFF = 300.0
 SHARED_SLOTS = 4  # slots a worker takes at a time from those shared with other workers
 SHARED_SPACING = 1.03  # with the pacer's own margin: 0.94 of the ceiling for the workers together
+# A worker renews the claims on the rows it holds this often, well within a claim's length
+# (storage's CLAIM_FOR, 10 s): a worker that dies loses them within seconds, one alive never.
+KEEP_CLAIMS_EVERY = 3.0
 
 
 class DeliveryQueue(Protocol):
@@ -57,6 +60,10 @@ class DeliveryQueue(Protocol):
 
     async def release_claims(self, starting: bool) -> None: ...
 
+    async def keep_claims(self, now: float) -> None:
+        """Renew the claims on the rows this worker holds."""
+        ...
+
 
 class SharedSlots(Protocol):
     """Sending slots shared with other workers (one database, several processes)."""
@@ -73,8 +80,11 @@ class Reachability(Protocol):
 class Delivery:
     def __init__(self, queue: DeliveryQueue, clock: Clock, reachability: Reachability, max_attempts: int = 8,
                  messages_per_second: dict[str, float] | None = None,
-                 per_chat_interval: dict[str, float] | None = None, shared_slots: SharedSlots | None = None) -> None:
+                 per_chat_interval: dict[str, float] | None = None, shared_slots: SharedSlots | None = None,
+                 keep_claims_every: float = KEEP_CLAIMS_EVERY) -> None:
         self.queue = queue
+        self.keep_claims_every = keep_claims_every
+        self._keeping_claims: asyncio.Task | None = None
         # With several workers, the platform's rate is theirs together: slots come from here.
         self.shared_slots = shared_slots
         self.clock = clock
@@ -97,10 +107,23 @@ class Delivery:
         await self.queue.release_claims(starting=True)
         for sender in self._senders.values():
             sender.start()
+        self._keeping_claims = asyncio.create_task(self._keep_claims(), name="delivery-claims")
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop taking rows; wait a little for those in flight; the rest stay queued."""
         await asyncio.gather(*(sender.stop(timeout) for sender in self._senders.values()))
+        if self._keeping_claims is not None:
+            self._keeping_claims.cancel()
+            await asyncio.gather(self._keeping_claims, return_exceptions=True)
+            self._keeping_claims = None
+
+    async def _keep_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self.keep_claims_every)
+            try:
+                await self.queue.keep_claims(self.clock.now())
+            except Exception as error:  # the database down for a moment: the next round renews them
+                log.warning("could not renew this worker's claims (%s); it tries again", error)
 
     async def give_up_claims(self) -> None:
         """After `stop`, once nothing else of this worker writes any more: the rows it had
