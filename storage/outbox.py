@@ -46,7 +46,9 @@ class SqliteOutbox:
     @property
     def _locking(self) -> str:
         """Reading a row to change it: on PostgreSQL a sender may be recording it as sent at
-        this moment (beside this transaction, not after it): wait for that, then read."""
+        this moment (beside this transaction, not after it): wait for that, then read. Rows
+        are locked in the order of their ids, as everywhere: two transactions that each
+        lock several never wait on each other in a circle."""
         return " FOR UPDATE" if self.database.dialect == "postgresql" else ""
 
     def rewrite_claimed(self, change: Callable[[str], str]) -> None:
@@ -209,8 +211,9 @@ class SqliteOutbox:
             return
         async with self.database.transaction(shared=True) as connection:
             await connection.execute(
-                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL"
-                + ("" if everyone else " AND claimed_by = ?"), () if everyone else (self.worker,))
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id IN (SELECT id FROM outbox"
+                " WHERE claimed_by IS NOT NULL" + ("" if everyone else " AND claimed_by = ?") +
+                f" ORDER BY id{self._locking})", () if everyone else (self.worker,))
 
     async def keep_claims(self, now: float) -> None:
         """This worker is alive: the rows it holds stay its own for CLAIM_FOR from now."""
@@ -221,8 +224,9 @@ class SqliteOutbox:
             for start in range(0, len(held), _CHUNK):
                 chunk = held[start:start + _CHUNK]
                 kept = await connection.execute_fetchall(
-                    f"UPDATE outbox SET claimed_until = ? WHERE id IN ({','.join('?' * len(chunk))})"
-                    " AND claimed_by = ? RETURNING id", (now + CLAIM_FOR, *chunk, self.worker))
+                    "UPDATE outbox SET claimed_until = ? WHERE id IN (SELECT id FROM outbox"
+                    f" WHERE id IN ({','.join('?' * len(chunk))}) AND claimed_by = ? ORDER BY id{self._locking})"
+                    " RETURNING id", (now + CLAIM_FOR, *chunk, self.worker))
                 # A row no longer this worker's (sent, given up, or taken by another after
                 # this worker stalled past its claim) is not held any more.
                 for row_id in set(chunk) - {row[0] for row in kept}:
@@ -368,6 +372,9 @@ class SqliteOutbox:
 
     async def skip_queued_for(self, platform: str, user_id: str, reason: str) -> int:
         async with self.database.transaction() as connection:
+            # One statement: its rows are all locked before its triggers count any of them, so
+            # a sender holding one of them (another worker's) and wanting the tally never waits
+            # on this one while it waits on that sender.
             cursor = await connection.execute(
                 "UPDATE outbox SET state = 'skipped', reason = ? WHERE platform = ? AND user_id = ? AND state = 'queued'",
                 (reason, platform, user_id),

@@ -22,35 +22,41 @@ T = TypeVar("T")
 
 
 class _Session:
+    """The test session's server, and the databases of the test running now, each read
+    through one connection kept open until the test ends, on a thread of its own: the tests
+    read rows synchronously from inside their event loop, as sqlite3 does."""
+
     server: Server | None = None
     databases: dict[str, str] = {}
+    readers: dict[str, Any] = {}
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 def use_server(server: Server | None) -> None:
+    forget_databases()
     _Session.server = server
-    _Session.databases = {}
+    if server is None and _Session.loop is not None:
+        _Session.loop.call_soon_threadsafe(_Session.loop.stop)
+        _Session.loop = None
 
 
 def forget_databases() -> None:
-    _Session.databases = {}
+    readers, _Session.readers, _Session.databases = _Session.readers, {}, {}
+    if readers:
+        async def close() -> None:
+            for reader in readers.values():
+                await reader.close()
+
+        _on_reader_thread(close)
 
 
-def _in_thread(work: Callable[[], Any]) -> Any:
-    """An coroutine's result from a sync call inside a running event loop."""
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = asyncio.run(work())
-        except BaseException as error:  # handed to the caller
-            outcome["error"] = error
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
+def _on_reader_thread(work: Callable[[], Any]) -> Any:
+    """A coroutine's result, from a sync call inside a running event loop."""
+    if _Session.loop is None:
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="test-database-reader", daemon=True).start()
+        _Session.loop = loop
+    return asyncio.run_coroutine_threadsafe(work(), _Session.loop).result()
 
 
 def storage_url(path: Path | str) -> str:
@@ -62,7 +68,7 @@ def storage_url(path: Path | str) -> str:
         raise RuntimeError("the PostgreSQL test server is not running (tests/conftest.py starts it)")
     key = str(Path(path).resolve())
     if key not in _Session.databases:
-        _Session.databases[key] = _in_thread(server.new_database)
+        _Session.databases[key] = _on_reader_thread(server.new_database)
     return _Session.databases[key]
 
 
@@ -83,13 +89,11 @@ def rows(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> list[tup
     async def read() -> list[tuple]:
         from storage.postgres import PostgresDatabase
 
-        database = await PostgresDatabase.open(url, connections=1)
-        try:
-            return [tuple(row) for row in await database.fetch_all(sql, parameters)]
-        finally:
-            await database.close()
+        if url not in _Session.readers:
+            _Session.readers[url] = await PostgresDatabase.open(url, connections=1)
+        return [tuple(row) for row in await _Session.readers[url].fetch_all(sql, parameters)]
 
-    return _in_thread(read)
+    return _on_reader_thread(read)
 
 
 def execute(path: Path | str, sql: str, parameters: Sequence[Any] = ()) -> None:
