@@ -12,9 +12,12 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from tests.postgres_server import Server
+
+if TYPE_CHECKING:
+    from storage.postgres import PostgresDatabase
 
 BACKEND = os.environ.get("FACILITATOR_TEST_STORAGE", "sqlite")
 ON_POSTGRES = BACKEND == "postgresql"
@@ -23,12 +26,12 @@ T = TypeVar("T")
 
 class _Session:
     """The test session's server, and the databases of the test running now, each read
-    through one connection kept open until the test ends, on a thread of its own: the tests
-    read rows synchronously from inside their event loop, as sqlite3 does."""
+    through one connection kept open until the next test starts, on a thread of its own: the
+    tests read rows synchronously from inside their event loop, as sqlite3 does."""
 
     server: Server | None = None
     databases: dict[str, str] = {}
-    readers: dict[str, Any] = {}
+    readers: dict[str, PostgresDatabase] = {}
     loop: asyncio.AbstractEventLoop | None = None
 
 
