@@ -159,7 +159,7 @@ class Database:
             " applied_at TEXT NOT NULL DEFAULT (datetime('now')))"
         )
         applied = {row["version"] for row in await self.fetch_all("SELECT version FROM schema_migrations")}
-        for version, name, sql in _migrations("sqlite"):
+        for version, name, sql in migrations("sqlite"):
             if version in applied:
                 continue
             log.info("applying migration %s", name)
@@ -178,31 +178,12 @@ async def _close_quietly(connection: aiosqlite.Connection) -> None:
         log.debug("closing a database that failed to open failed too", exc_info=True)
 
 
-async def migrate_postgres(database) -> None:  # type: ignore[no-untyped-def]
-    """PostgreSQL's migrations (storage/migrations/postgresql/), each once, even when several
-    workers start at the same moment: the first takes a lock, the others find them applied."""
-    async with database.pool.acquire() as raw:
-        async with raw.transaction():
-            await raw.execute("SELECT pg_advisory_xact_lock(1)")
-            await raw.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))")
-            applied = {row[0] for row in await raw.fetch("SELECT version FROM schema_migrations")}
-            for version, name, sql in _migrations("postgresql"):
-                if version in applied:
-                    continue
-                log.info("applying migration %s", name)
-                await raw.execute(sql)
-                await raw.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
-
-
 def newest_migration() -> int:
     """The schema version this code brings a database to."""
-    return max(version for version, _, _ in _migrations("sqlite"))
+    return max(version for version, _, _ in migrations("sqlite"))
 
 
-def _migrations(dialect: str) -> list[tuple[int, str, str]]:
+def migrations(dialect: str) -> list[tuple[int, str, str]]:
     """SQLite's in storage/migrations/, PostgreSQL's in storage/migrations/postgresql/ (which
     begins at 019, the schema SQLite's first nineteen build): a change to the schema is a
     file of the same number in each."""

@@ -27,7 +27,7 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 
 import asyncpg
 
-from storage.database import migrate_postgres
+from storage.database import migrations
 from storage.files import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # The advisory lock every exclusive write transaction takes (an arbitrary number, the same in
 # every worker); others are in storage/leases.py.
 WRITER_LOCK = 0x46414349  # "FACI"
+MIGRATION_LOCK = 1  # taken by the worker applying the migrations: the others wait, then find them applied
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -221,7 +222,7 @@ def _as_type(value: Any, kind: str) -> Any:
 
 
 @lru_cache(maxsize=2048)
-def _translated(sql: str, tables_with_id: frozenset[str], returning: bool) -> Statement:
+def translate(sql: str, tables_with_id: frozenset[str], returning: bool) -> Statement:
     text, names, positional = _placeholders(sql)
     text = re.sub(r"\bLIKE\b", "ILIKE", text)
     text = re.sub(r"\binstr\(", "strpos(", text, flags=re.IGNORECASE)
@@ -240,10 +241,6 @@ def _translated(sql: str, tables_with_id: frozenset[str], returning: bool) -> St
             added_returning = True
     returns_rows = head in ("SELECT", "WITH", "VALUES") or has_returning or added_returning
     return Statement(text, names, positional, returns_rows, added_returning)
-
-
-def translate(sql: str, tables_with_id: frozenset[str], returning: bool) -> Statement:
-    return _translated(sql, tables_with_id, returning)
 
 
 _SUBQUERY = re.compile(r"\b(?:FROM|JOIN)\s*\(\s*(?:SELECT|VALUES|WITH)\b", re.IGNORECASE)
@@ -361,7 +358,7 @@ class PostgresDatabase:
             raise PostgresUnavailable(safe_url(url), _reason(error)) from None
         database = cls(pool, url, frozenset())
         try:
-            await migrate_postgres(database)
+            await database._migrate()
             rows = await database.fetch_all(
                 "SELECT table_name FROM information_schema.columns"
                 " WHERE table_schema = current_schema() AND column_name = 'id'")
@@ -370,6 +367,24 @@ class PostgresDatabase:
             await pool.close()
             raise
         return database
+
+    async def _migrate(self) -> None:
+        """PostgreSQL's migrations (storage/migrations/postgresql/), each once, even when several
+        workers start at the same moment: the first takes a lock, the others find them applied."""
+        async with self.pool.acquire() as raw:
+            async with raw.transaction():
+                await raw.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+                await raw.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
+                    " applied_at TEXT NOT NULL DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'))")
+                applied = {row[0] for row in await raw.fetch("SELECT version FROM schema_migrations")}
+                for version, name, sql in migrations("postgresql"):
+                    if version in applied:
+                        continue
+                    log.info("applying migration %s", name)
+                    await raw.execute(sql)
+                    await raw.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, name)
 
     async def close(self) -> None:
         await self.pool.close()
