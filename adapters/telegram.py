@@ -74,7 +74,7 @@ class TelegramAdapter:
         self._application: Application | None = None
         self._inbox: Inbox | None = None
         # False when workers share the database: the one that leads polls (see `poll`).
-        self.poll_on_start = True
+        self._poll_on_start = True
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -97,7 +97,7 @@ class TelegramAdapter:
                 listen=settings.host, port=settings.port, url_path=urlparse(settings.webhook_url).path.lstrip("/"),
                 webhook_url=settings.webhook_url, secret_token=settings.secret_token or None,
             )
-        elif self.poll_on_start:
+        elif self._poll_on_start:
             await application.updater.start_polling(timeout=POLL_TIMEOUT, poll_interval=0.0)
         self._application = application
         await self._register_commands(inbox)
@@ -111,7 +111,7 @@ class TelegramAdapter:
         answers a second getUpdates with 409 Conflict)."""
         application = self._application
         if application is None:
-            self.poll_on_start = on  # not started yet: it starts so
+            self._poll_on_start = on  # not started yet: it starts so
             return
         if application.updater is None or not self.polls:
             return

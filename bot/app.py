@@ -15,7 +15,7 @@ from bot import config as configuration
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.domain.practices import fold
-from bot.ports import Adapter, PlatformContext, PlatformPlugin
+from bot.ports import Adapter, PlatformContext, PlatformPlugin, Polled
 from bot.services.asking import Asking
 from bot.services.audit import Audit
 from bot.services.broadcast import Broadcast
@@ -197,10 +197,9 @@ class App:
         leadership = Leadership(AdvisoryLease(database, "leader"))
         deadlines = Deadlines(clock, community.reminder_before, leads=lambda: leadership.leads)
         for adapter in adapters:
-            if shared and getattr(adapter, "polls", False):
-                # A platform polled for updates allows one poller at a time: the leader polls.
-                setattr(adapter, "poll_on_start", False)
-                leadership.on_change(getattr(adapter, "poll"))
+            if shared and isinstance(adapter, Polled) and adapter.polls:
+                await adapter.poll(False)  # until this worker leads
+                leadership.on_change(adapter.poll)
 
         watch = Watch()
         cards = Cards(members, discussions, messenger, outbox, rooms, community.default_language, watch, clock=clock)

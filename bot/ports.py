@@ -527,6 +527,21 @@ class Adapter(Protocol):
     async def edit(self, envelope: Envelope, message_id: str) -> DeliveryResult: ...
 
 
+@runtime_checkable
+class Polled(Protocol):
+    """An adapter that may ask its platform for updates, which allows one asker at a time: of
+    several workers on one database, only the leader polls."""
+
+    @property
+    def polls(self) -> bool:
+        """True when it is set to poll (rather than take a webhook's posts)."""
+        ...
+
+    async def poll(self, on: bool) -> None:
+        """Start or stop polling; before `start`, whether `start` begins to."""
+        ...
+
+
 @dataclass(frozen=True)
 class PlatformContext:
     """What an adapter is told about the community when it is built."""
