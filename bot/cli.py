@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Sequence
 
 from bot import log_privacy
-from bot.config import Settings
-from bot.settings_reader import ConfigError
+from bot.config import Settings, postgresql_address
+from bot.settings_reader import ConfigError, from_environment
 from storage.backup import BackupRefused
 from storage.files import RunLock, StorageUnavailable, as_unavailable, reason_of, storage_problem
 from storage.postgres import safe_url as _safe_url
@@ -466,15 +466,11 @@ def _migrate_storage(arguments: argparse.Namespace) -> int:
     from storage.migration_copy import CopyFailed, CopyRefused, copy_community
 
     source = Path(arguments.source.removeprefix("sqlite:"))
-    target = arguments.target.strip()
-    if target.startswith("env:"):
-        name = target[4:]
-        if not os.environ.get(name, "").strip():
-            print(f"facilitator: --to: environment variable {name or '(no name)'} is not set", file=sys.stderr)
-            return EXIT_CONFIG
-        target = os.environ[name].strip()
-    if not target.startswith(("postgresql://", "postgres://")):
-        print("facilitator: --to must be a postgresql:// address or env:NAME", file=sys.stderr)
+    try:
+        target = postgresql_address(from_environment(arguments.target.strip(), os.environ, "--to"), "--to",
+                                    required=True)
+    except ConfigError as error:
+        print(f"facilitator: {error}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         with _CopyBars() as bars:

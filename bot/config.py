@@ -121,6 +121,14 @@ def load(path: str | Path, plugins: Mapping[str, PlatformPlugin],
     return parse(raw, base=path.parent, environ=environ, plugins=plugins)
 
 
+def postgresql_address(url: str, key: str, required: bool = False) -> str:
+    """A PostgreSQL server's address as given (or nothing, unless `required`), refused when it
+    is not one."""
+    if (url or required) and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(key, "must start with postgresql:// (for the SQLite file, set [storage] path instead)")
+    return url
+
+
 def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
           plugins: Mapping[str, PlatformPlugin]) -> Settings:
     known = (*CORE_SECTIONS, *plugins)
@@ -141,9 +149,7 @@ def parse(raw: Mapping[str, Any], base: Path, environ: Mapping[str, str],
     community = _community(section("community", required=True))
 
     storage = section("storage", required=True)
-    storage_url = storage.secret("url")  # holds a password: "env:DATABASE_URL"
-    if storage_url and not storage_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(storage.key("url"), "must start with postgresql:// (or leave it out and set path)")
+    storage_url = postgresql_address(storage.secret("url"), storage.key("url"))  # "env:DATABASE_URL"
     storage_path = Path(storage.string("path", default="facilitator.db", required=not storage_url))
     if not storage_path.is_absolute():
         storage_path = base / storage_path

@@ -29,6 +29,18 @@ def parse_duration(text: str) -> float | None:
     return float(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
+def from_environment(value: str, environ: Mapping[str, str], key: str) -> str:
+    """A secret as written (`key`'s value): itself, or for "env:NAME" that variable's value."""
+    if not value.startswith("env:"):
+        return value
+    variable = value[4:]
+    if not variable:
+        raise ConfigError(key, "write \"env:NAME\" with the environment variable's name")
+    if variable not in environ or not environ[variable].strip():
+        raise ConfigError(key, f"environment variable {variable} is not set")
+    return environ[variable].strip()
+
+
 class Section:
     """One section ([telegram]) of the file. Each reader takes the setting's name within the
     section; `finish` refuses any setting nobody read."""
@@ -83,15 +95,7 @@ class Section:
         return value
 
     def secret(self, name: str, required: bool = False) -> str:
-        value = self.string(name, required=required)
-        if value.startswith("env:"):
-            variable = value[4:]
-            if not variable:
-                raise ConfigError(self.key(name), "write \"env:NAME\" with the environment variable's name")
-            if variable not in self.environ or not self.environ[variable].strip():
-                raise ConfigError(self.key(name), f"environment variable {variable} is not set")
-            return self.environ[variable].strip()
-        return value
+        return from_environment(self.string(name, required=required), self.environ, self.key(name))
 
     def url(self, name: str, default: str = "", required: bool = False) -> str:
         value = self.string(name, default=default, required=required)
