@@ -125,7 +125,7 @@ def postgresql_address(url: str, key: str, required: bool = False) -> str:
     """A PostgreSQL server's address as given (or nothing, unless `required`), refused when it
     is not one."""
     if (url or required) and not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(key, "must start with postgresql:// (for the SQLite file, set [storage] path instead)")
+        raise ConfigError(key, "must be a PostgreSQL server's address: postgresql://user:password@host/database")
     return url
 
 
