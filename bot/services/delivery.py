@@ -33,7 +33,9 @@ MAX_IN_FLIGHT = 8  # concurrent requests per platform: latency must not cap the 
 IDLE_WAIT = 5.0
 MAX_BACKOFF = 300.0
 SHARED_SLOTS = 4  # slots a worker takes at a time from those shared with other workers
-SHARED_SPACING = 1.03  # with the pacer's own margin: 0.94 of the ceiling for the workers together
+# With the pacer's own margin, 0.915 of the ceiling for the workers together: processes on a
+# busy machine send a little late now and then, and late sends of several bunch together.
+SHARED_SPACING = 1.06
 # A worker renews the claims on the rows it holds this often, well within a claim's length
 # (storage's CLAIM_FOR, 10 s): a worker that dies loses them within seconds, one alive never.
 KEEP_CLAIMS_EVERY = 3.0
@@ -254,8 +256,8 @@ class _Sender:
         # A little more room between slots than one worker alone needs: slots that several
         # processes keep, each a little late now and then, must not bunch past the ceiling.
         interval = self.pacer.interval * SHARED_SPACING
-        # A slot long gone is not used late: together with the others' it would be a burst.
-        while self._leased_slots and self._leased_slots[0] < now - interval:
+        # A slot half gone is not used late: together with the others' it would be a burst.
+        while self._leased_slots and self._leased_slots[0] < now - interval / 2:
             self._leased_slots.popleft()
         if not self._leased_slots:
             start = await shared.take(self.platform, SHARED_SLOTS, interval, now)
