@@ -1,6 +1,7 @@
 """The web chat adapter with the real core: identity, live messages, and bad input."""
 
 import asyncio
+import time
 
 import aiohttp
 import pytest
@@ -112,12 +113,16 @@ async def test_a_page_sending_too_fast_is_slowed_down(demo, visitors):
     await amina.pick("demo-amina")
     await amina.connect()
     before = rows(demo, "SELECT count(*) FROM inbound")[0][0]
+    started = time.monotonic()
     for number in range(100):
         await amina.send({"type": "text", "text": f"/whoami {number}"})
     await amina.receive("Slow down", kind="error")
+    sending = time.monotonic() - started
     await asyncio.sleep(0.5)
     forwarded = rows(demo, "SELECT count(*) FROM inbound")[0][0] - before
-    assert 1 <= forwarded <= 30
+    # The burst, and what the steady rate lets through while the page sends (longer on a busy machine).
+    limits = demo.settings.limits
+    assert 1 <= forwarded <= limits.burst + limits.messages_per_second * (sending + 0.5) < 100
 
 
 async def test_messages_for_a_closed_page_wait_and_arrive_when_it_comes_back(demo, visitors):
